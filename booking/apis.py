@@ -1,0 +1,256 @@
+"""The booking API: one view per operation, input and output serializers side by side."""
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from studio.errors import DomainError
+from studio.models import User
+from studio.timezones import zone_from_name
+
+from . import selectors, services
+from .models import Booking
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time that must say its offset: a bare local time is ambiguous."""
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            raise serializers.ValidationError(
+                "Give the time zone offset, e.g. 2026-12-01T10:00:00+01:00 or ...Z."
+            )
+        return value.astimezone(timezone.UTC)
+
+
+class MoneySerializer(serializers.Serializer):
+    amount_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class SessionTypeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    studio = serializers.CharField(source="studio.name")
+    studio_time_zone = serializers.CharField(source="studio.time_zone")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    price = serializers.SerializerMethodField()
+    deposit = serializers.SerializerMethodField()
+    location = serializers.CharField()
+
+    def get_price(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.price_minor, "currency": obj.studio.currency}
+
+    def get_deposit(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.deposit_minor, "currency": obj.studio.currency}
+
+
+class SessionTypeListApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=SessionTypeOutput(many=True))
+    def get(self, request):
+        return Response(SessionTypeOutput(selectors.session_type_list(), many=True).data)
+
+
+class SlotListApi(APIView):
+    """Open slots of a session type, shown in the time zone the client asks for."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class SlotListInput(serializers.Serializer):
+        date = serializers.DateField(
+            required=False, help_text="First day (in `tz`); default today."
+        )
+        days = serializers.IntegerField(min_value=1, max_value=31, default=7)
+        tz = serializers.CharField(required=False, help_text="IANA zone; default the studio's.")
+        photographer = serializers.IntegerField(required=False)
+
+    class SlotOutput(serializers.Serializer):
+        start = serializers.DateTimeField()
+        end = serializers.DateTimeField()
+        photographer_ids = serializers.ListField(child=serializers.IntegerField())
+
+    @extend_schema(
+        parameters=[SlotListInput],
+        responses=inline_serializer(
+            "SlotList", {"time_zone": serializers.CharField(), "slots": SlotOutput(many=True)}
+        ),
+    )
+    def get(self, request, session_type_id: int):
+        session_type = selectors.session_type_get(pk=session_type_id)
+        params = self.SlotListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        zone = zone_from_name(params.validated_data.get("tz") or session_type.studio.time_zone)
+        first_day = params.validated_data.get("date") or timezone.now().astimezone(zone).date()
+        range_start = datetime.combine(first_day, time.min, zone)
+        range_end = datetime.combine(
+            first_day + timedelta(days=params.validated_data["days"]), time.min, zone
+        )
+        slots = selectors.slot_list(
+            session_type=session_type,
+            range_start=range_start,
+            range_end=range_end,
+            photographer_id=params.validated_data.get("photographer"),
+        )
+        with timezone.override(zone):  # render the times with the client's offset
+            data = self.SlotOutput(slots, many=True).data
+        return Response({"time_zone": zone.key, "slots": data})
+
+
+class NamedRef(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField(source="__str__")
+
+
+class BookingOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    session_type = NamedRef()
+    photographer = NamedRef()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    studio_time_zone = serializers.CharField(source="session_type.studio.time_zone")
+    hold_expires_at = serializers.DateTimeField(allow_null=True)
+    location_address = serializers.CharField()
+    notes = serializers.CharField()
+    price = serializers.SerializerMethodField()
+    deposit = serializers.SerializerMethodField()
+
+    def get_price(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.price_minor, "currency": obj.currency}
+
+    def get_deposit(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.deposit_minor, "currency": obj.currency}
+
+
+class BookingListApi(APIView):
+    class HoldInput(serializers.Serializer):
+        session_type = serializers.IntegerField()
+        start = AwareDateTimeField()
+        photographer = serializers.IntegerField(required=False, help_text="Default: anyone free.")
+
+    @extend_schema(responses=BookingOutput(many=True))
+    def get(self, request):
+        bookings = selectors.bookings_for_client(client=request.user)
+        return Response(BookingOutput(bookings, many=True).data)
+
+    @extend_schema(
+        request=HoldInput,
+        responses={201: BookingOutput},
+        description="Hold a slot for the studio's hold time; confirm it before the hold expires. "
+        "A slot someone else took answers 409 with `alternatives`.",
+    )
+    def post(self, request):
+        data = _validated(self.HoldInput, request)
+        booking = services.booking_hold(
+            client=request.user,
+            session_type=selectors.session_type_get(pk=data["session_type"]),
+            start=data["start"],
+            photographer_id=data.get("photographer"),
+        )
+        return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _own_booking(request, pk: int) -> Booking:
+    """The requester's booking, or (for studio staff and photographers) one of their studio's."""
+    return selectors.booking_get_for(user=request.user, pk=pk)
+
+
+class BookingDetailApi(APIView):
+    @extend_schema(responses=BookingOutput)
+    def get(self, request, pk: int):
+        return Response(BookingOutput(_own_booking(request, pk)).data)
+
+
+class BookingConfirmApi(APIView):
+    class BookingConfirmInput(serializers.Serializer):
+        location_address = serializers.CharField(required=False, allow_blank=True, default="")
+        notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    @extend_schema(request=BookingConfirmInput, responses=BookingOutput)
+    def post(self, request, pk: int):
+        data = _validated(self.BookingConfirmInput, request)
+        booking = _own_booking(request, pk)
+        if booking.client_id != request.user.pk:
+            raise DomainError("not_your_booking", "Only the client confirms a booking.", status=403)
+        booking = services.booking_confirm(booking=booking, actor=request.user, **data)
+        return Response(BookingOutput(booking).data)
+
+
+class BookingCancelApi(APIView):
+    class BookingCancelInput(serializers.Serializer):
+        reason = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=2000
+        )
+
+    @extend_schema(request=BookingCancelInput, responses=BookingOutput)
+    def post(self, request, pk: int):
+        data = _validated(self.BookingCancelInput, request)
+        booking = _own_booking(request, pk)
+        _require_client_or_staff(request.user, booking)
+        booking = services.booking_cancel(booking=booking, actor=request.user, **data)
+        return Response(BookingOutput(booking).data)
+
+
+class BookingRescheduleApi(APIView):
+    class BookingRescheduleInput(serializers.Serializer):
+        start = AwareDateTimeField()
+        photographer = serializers.IntegerField(required=False)
+
+    @extend_schema(request=BookingRescheduleInput, responses=BookingOutput)
+    def post(self, request, pk: int):
+        data = _validated(self.BookingRescheduleInput, request)
+        booking = _own_booking(request, pk)
+        _require_client_or_staff(request.user, booking)
+        booking = services.booking_reschedule(
+            booking=booking,
+            actor=request.user,
+            start=data["start"],
+            photographer_id=data.get("photographer"),
+        )
+        return Response(BookingOutput(booking).data)
+
+
+def _require_client_or_staff(user: User, booking: Booking) -> None:
+    """Photographers see their studio's bookings but change them through the studio staff."""
+    if booking.client_id != user.pk and user.role != User.Role.STAFF:
+        raise DomainError(
+            "studio_staff_only",
+            "Only the client or the studio's staff can change this booking.",
+            status=403,
+        )
+
+
+class ScheduleApi(APIView):
+    """A studio-local day's bookings: a photographer's own, or the whole studio's for staff."""
+
+    class ScheduleInput(serializers.Serializer):
+        date = serializers.DateField(required=False)
+
+    @extend_schema(parameters=[ScheduleInput], responses=BookingOutput(many=True))
+    def get(self, request):
+        user = request.user
+        if user.role not in (User.Role.PHOTOGRAPHER, User.Role.STAFF) or not user.studio_id:
+            raise DomainError(
+                "studio_staff_only", "Only the studio's team sees its schedule.", status=403
+            )
+        params = self.ScheduleInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        day = (
+            params.validated_data.get("date") or timezone.now().astimezone(user.studio.zone).date()
+        )
+        return Response(
+            BookingOutput(selectors.schedule_for_day(user=user, day=day), many=True).data
+        )

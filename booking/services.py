@@ -1,0 +1,385 @@
+"""Writes for booking. Every state change is atomic, safe to repeat, and leaves an audit event.
+
+No double booking, ever: on PostgreSQL an exclusion constraint rejects overlapping held or
+confirmed bookings of one photographer; on SQLite every write transaction is IMMEDIATE (see
+settings), so the overlap check and the insert below run one booking at a time.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from studio.errors import DomainError
+from studio.models import User
+
+from .models import Booking, BookingEvent, SessionType
+from .selectors import Slot, overlapping_bookings, slot_list, slots_near
+
+# PostgreSQL's SQLSTATE for a row rejected by an exclusion constraint.
+EXCLUSION_VIOLATION = "23P01"
+
+
+class BookingError(DomainError):
+    """A booking request that cannot be carried out, with open slots to offer instead."""
+
+    def __init__(self, code: str, message: str, *, status: int = 400, alternatives=()):
+        super().__init__(code, message, status=status)
+        self.alternatives: list[Slot] = list(alternatives)
+
+    def extra(self) -> dict:
+        if not self.alternatives:
+            return {}
+        return {
+            "alternatives": [
+                {
+                    "start": s.start.isoformat(),
+                    "end": s.end.isoformat(),
+                    "photographer_ids": list(s.photographer_ids),
+                }
+                for s in self.alternatives
+            ]
+        }
+
+
+def _is_overlap_rejection(error: IntegrityError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
+
+
+def _slot_taken(session_type: SessionType, start: datetime, photographer_id, now) -> BookingError:
+    return BookingError(
+        "slot_taken",
+        "That time was just booked by someone else. Here are the nearest open times.",
+        status=409,
+        alternatives=slots_near(
+            session_type=session_type, around=start, photographer_id=photographer_id, now=now
+        ),
+    )
+
+
+def _record(booking: Booking, actor: User | None, kind: str, **details) -> None:
+    BookingEvent.objects.create(booking=booking, actor=actor, kind=kind, details=details)
+
+
+def _send_email_on_commit(booking: Booking, kind: str) -> None:
+    from .tasks import booking_email_task
+
+    transaction.on_commit(lambda: booking_email_task.delay(booking.pk, kind))
+
+
+def _check_offered(
+    session_type: SessionType,
+    start: datetime,
+    photographer_id: int | None,
+    now: datetime,
+    exclude_booking_pk: int | None = None,
+) -> list[int]:
+    """Return the photographers free at `start`, or raise why the studio does not offer it."""
+    if start <= now:
+        raise BookingError("slot_in_past", "That time is in the past.")
+    if start < now + timedelta(minutes=session_type.min_notice_minutes):
+        hours = session_type.min_notice_minutes / 60
+        raise BookingError(
+            "too_short_notice", f"This session must be booked at least {hours:g} hours ahead."
+        )
+    if start > now + timedelta(days=session_type.max_advance_days):
+        raise BookingError(
+            "too_far_ahead",
+            f"This session can be booked at most {session_type.max_advance_days} days ahead.",
+        )
+    window = {
+        "session_type": session_type,
+        "range_start": start,
+        "range_end": start + timedelta(seconds=1),
+        "photographer_id": photographer_id,
+        "now": now,
+        "exclude_booking_pk": exclude_booking_pk,
+    }
+    if not slot_list(**window, ignore_bookings=True):
+        raise BookingError(
+            "slot_not_offered",
+            "The studio does not offer that time: it is outside working hours or not a start time.",
+        )
+    open_slots = slot_list(**window)
+    if not open_slots:
+        raise _slot_taken(session_type, start, photographer_id, now)
+    return list(open_slots[0].photographer_ids)
+
+
+def _blocked(session_type: SessionType, start: datetime) -> tuple[datetime, datetime]:
+    end = start + session_type.duration
+    return start - session_type.buffer_before, end + session_type.buffer_after
+
+
+def _expire_stale_holds(photographer_id: int, blocked, now: datetime) -> None:
+    """Free holds whose time ran out, so that they do not block the constraint."""
+    Booking.objects.filter(
+        photographer_id=photographer_id,
+        status=Booking.Status.HELD,
+        hold_expires_at__lte=now,
+        blocked_start__lt=blocked[1],
+        blocked_end__gt=blocked[0],
+    ).update(status=Booking.Status.EXPIRED)
+
+
+def _insert_hold(
+    *,
+    client: User,
+    session_type: SessionType,
+    start: datetime,
+    photographer_id: int,
+    now: datetime,
+) -> Booking | None:
+    """Insert a hold for one photographer; return None when that photographer is taken."""
+    studio = session_type.studio
+    blocked = _blocked(session_type, start)
+    try:
+        with transaction.atomic():
+            _expire_stale_holds(photographer_id, blocked, now)
+            if overlapping_bookings(
+                photographer_id=photographer_id, blocked=blocked, now=now
+            ).exists():
+                return None
+            booking = Booking.objects.create(
+                session_type=session_type,
+                photographer_id=photographer_id,
+                client=client,
+                status=Booking.Status.HELD,
+                start=start,
+                end=start + session_type.duration,
+                blocked_start=blocked[0],
+                blocked_end=blocked[1],
+                hold_expires_at=now + timedelta(minutes=studio.hold_minutes),
+                price_minor=session_type.price_minor,
+                deposit_minor=session_type.deposit_minor,
+                currency=studio.currency,
+            )
+            _record(booking, client, "held", start=start.isoformat())
+            return booking
+    except IntegrityError as error:
+        if _is_overlap_rejection(error):
+            return None
+        raise
+
+
+def booking_hold(
+    *,
+    client: User,
+    session_type: SessionType,
+    start: datetime,
+    photographer_id: int | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Reserve a slot for `client` for the studio's hold time while they finish booking."""
+    now = now or timezone.now()
+    if not session_type.is_active:
+        raise BookingError("session_type_unavailable", "This session type is not offered any more.")
+    start = start.astimezone(timezone.UTC)
+    for candidate in _check_offered(session_type, start, photographer_id, now):
+        booking = _insert_hold(
+            client=client,
+            session_type=session_type,
+            start=start,
+            photographer_id=candidate,
+            now=now,
+        )
+        if booking:
+            return booking
+    raise _slot_taken(session_type, start, photographer_id, now)
+
+
+def booking_confirm(
+    *,
+    booking: Booking,
+    actor: User,
+    location_address: str = "",
+    notes: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """Confirm a held booking. Until payments exist, only session types without a deposit can."""
+    now = now or timezone.now()
+    session_type = booking.session_type
+    if booking.status == Booking.Status.CONFIRMED:
+        return booking
+    if booking.status != Booking.Status.HELD:
+        raise BookingError(
+            "not_confirmable",
+            f"This booking is {booking.get_status_display().lower()}.",
+            status=409,
+        )
+    if session_type.location == session_type.Location.ON_LOCATION and not location_address.strip():
+        raise BookingError("address_required", "Please give the address of the location.")
+    if booking.deposit_minor:
+        raise BookingError(
+            "payment_required", "This session needs a deposit before it is confirmed.", status=402
+        )
+    with transaction.atomic():
+        confirmed = Booking.objects.filter(
+            pk=booking.pk, status=Booking.Status.HELD, hold_expires_at__gt=now
+        ).update(
+            status=Booking.Status.CONFIRMED,
+            confirmed_at=now,
+            hold_expires_at=None,
+            location_address=location_address.strip(),
+            notes=notes.strip(),
+        )
+        if not confirmed:
+            booking.refresh_from_db()
+            if booking.status == Booking.Status.CONFIRMED:
+                return booking
+            raise BookingError(
+                "hold_expired",
+                "Your hold on this time ran out. Please pick a time again.",
+                status=409,
+                alternatives=slots_near(session_type=session_type, around=booking.start, now=now),
+            )
+        booking.refresh_from_db()
+        _record(booking, actor, "confirmed")
+        _send_email_on_commit(booking, "confirmation")
+    return booking
+
+
+def _acts_for_studio(user: User, booking: Booking) -> bool:
+    return user.role == User.Role.STAFF and user.studio_id == booking.session_type.studio_id
+
+
+def _check_client_cutoff(booking: Booking, actor: User, now: datetime, action: str) -> None:
+    if booking.status != Booking.Status.CONFIRMED or _acts_for_studio(actor, booking):
+        return
+    cutoff = booking.start - timedelta(hours=booking.studio.cancellation_cutoff_hours)
+    if now >= cutoff:
+        raise BookingError(
+            "cutoff_passed",
+            f"Bookings can only be {action} up to {booking.studio.cancellation_cutoff_hours} hours "
+            "before the session. Please contact the studio.",
+            status=409,
+        )
+
+
+def booking_cancel(
+    *, booking: Booking, actor: User, reason: str = "", now: datetime | None = None
+) -> Booking:
+    """Cancel a booking: the client before the policy's cutoff, the studio at any time."""
+    now = now or timezone.now()
+    if booking.status == Booking.Status.CANCELLED:
+        return booking
+    if booking.status not in Booking.ACTIVE_STATUSES:
+        raise BookingError(
+            "not_cancellable",
+            f"This booking is {booking.get_status_display().lower()}.",
+            status=409,
+        )
+    _check_client_cutoff(booking, actor, now, "cancelled")
+    with transaction.atomic():
+        was_confirmed = booking.status == Booking.Status.CONFIRMED
+        changed = Booking.objects.filter(pk=booking.pk, status=booking.status).update(
+            status=Booking.Status.CANCELLED,
+            cancelled_at=now,
+            cancelled_by=actor,
+            cancellation_reason=reason.strip(),
+            hold_expires_at=None,
+        )
+        booking.refresh_from_db()
+        if not changed:
+            if booking.status == Booking.Status.CANCELLED:
+                return booking
+            raise BookingError("not_cancellable", "This booking changed meanwhile.", status=409)
+        by = "studio" if _acts_for_studio(actor, booking) else "client"
+        _record(booking, actor, "cancelled", by=by, reason=reason.strip())
+        if was_confirmed:
+            _send_email_on_commit(booking, "cancellation")
+    return booking
+
+
+def booking_reschedule(
+    *,
+    booking: Booking,
+    actor: User,
+    start: datetime,
+    photographer_id: int | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Move a confirmed booking to another open slot of the same session type."""
+    now = now or timezone.now()
+    if booking.status != Booking.Status.CONFIRMED:
+        raise BookingError("not_reschedulable", "Only confirmed bookings can be moved.", status=409)
+    _check_client_cutoff(booking, actor, now, "moved")
+    session_type = booking.session_type
+    start = start.astimezone(timezone.UTC)
+    blocked = _blocked(session_type, start)
+    old_start = booking.start
+    for candidate in _check_offered(session_type, start, photographer_id, now, booking.pk):
+        try:
+            with transaction.atomic():
+                _expire_stale_holds(candidate, blocked, now)
+                if overlapping_bookings(
+                    photographer_id=candidate, blocked=blocked, now=now, exclude_pk=booking.pk
+                ).exists():
+                    continue
+                moved = Booking.objects.filter(
+                    pk=booking.pk, status=Booking.Status.CONFIRMED
+                ).update(
+                    photographer_id=candidate,
+                    start=start,
+                    end=start + session_type.duration,
+                    blocked_start=blocked[0],
+                    blocked_end=blocked[1],
+                    reminder_sent_at=None,
+                    sequence=F("sequence") + 1,
+                )
+                if not moved:
+                    raise BookingError(
+                        "not_reschedulable", "This booking changed meanwhile.", status=409
+                    )
+                booking.refresh_from_db()
+                _record(
+                    booking,
+                    actor,
+                    "rescheduled",
+                    old_start=old_start.isoformat(),
+                    new_start=start.isoformat(),
+                )
+                _send_email_on_commit(booking, "rescheduled")
+                return booking
+        except IntegrityError as error:
+            if not _is_overlap_rejection(error):
+                raise
+    raise _slot_taken(session_type, start, photographer_id, now)
+
+
+def booking_expire_holds(*, now: datetime | None = None) -> int:
+    """Mark holds whose time ran out as expired; return how many."""
+    now = now or timezone.now()
+    return Booking.objects.filter(status=Booking.Status.HELD, hold_expires_at__lte=now).update(
+        status=Booking.Status.EXPIRED
+    )
+
+
+def booking_complete_finished(*, now: datetime | None = None) -> int:
+    """Mark confirmed sessions that have ended as completed; return how many."""
+    now = now or timezone.now()
+    return Booking.objects.filter(status=Booking.Status.CONFIRMED, end__lte=now).update(
+        status=Booking.Status.COMPLETED
+    )
+
+
+def booking_claim_due_reminders(*, now: datetime | None = None) -> list[int]:
+    """Claim confirmed bookings starting within a day that have had no reminder; return their ids.
+
+    Each claim is a conditional UPDATE, so two workers running this at once never remind twice.
+    """
+    now = now or timezone.now()
+    due = Booking.objects.filter(
+        status=Booking.Status.CONFIRMED,
+        reminder_sent_at__isnull=True,
+        start__gt=now,
+        start__lte=now + timedelta(days=1),
+    ).values_list("pk", flat=True)
+    claimed = []
+    for pk in due:
+        if Booking.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(
+            reminder_sent_at=now
+        ):
+            claimed.append(pk)
+    return claimed

@@ -1,0 +1,226 @@
+"""Booking pages: session type → slot → details → confirmation; my bookings; the studio's day."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from studio.models import User
+from studio.timezones import viewer_zone, zone_names
+
+from . import selectors, services
+from .forms import BookingDetailsForm, CancelForm, SlotChoiceForm
+from .models import Booking
+
+DAYS_PER_PAGE = 7
+
+
+def home(request):
+    return render(request, "booking/home.html", {"session_types": selectors.session_type_list()})
+
+
+def _first_day(request, zone) -> date:
+    try:
+        return date.fromisoformat(request.GET["date"])
+    except (KeyError, ValueError):
+        return timezone.now().astimezone(zone).date()
+
+
+def _slot_page(request, session_type, *, action_url: str, booking=None, error=None, status=200):
+    """Render a week of open slots in the viewer's zone, grouped by the viewer's days."""
+    zone, zone_confirmed = viewer_zone(request, session_type.studio.time_zone)
+    first_day = _first_day(request, zone)
+    range_start = datetime.combine(first_day, time.min, zone)
+    slots = selectors.slot_list(
+        session_type=session_type,
+        range_start=range_start,
+        range_end=range_start + timedelta(days=DAYS_PER_PAGE),
+        exclude_booking_pk=booking.pk if booking else None,
+    )
+    days = {}
+    for slot in error.alternatives if error else slots:
+        local = slot.start.astimezone(zone)
+        days.setdefault(local.date(), []).append((local, slot))
+    context = {
+        "session_type": session_type,
+        "booking": booking,
+        "days": sorted(days.items()),
+        "zone": zone,
+        "zone_confirmed": zone_confirmed,
+        "zone_names": zone_names(),
+        "studio_zone": session_type.studio.time_zone,
+        "first_day": first_day,
+        "previous_day": max(
+            first_day - timedelta(days=DAYS_PER_PAGE), timezone.now().astimezone(zone).date()
+        ),
+        "next_day": first_day + timedelta(days=DAYS_PER_PAGE),
+        "action_url": action_url,
+        "error": error,
+    }
+    return render(request, "booking/slots.html", context, status=status)
+
+
+def slots(request, session_type_id: int):
+    session_type = selectors.session_type_get(pk=session_type_id)
+    return _slot_page(request, session_type, action_url=reverse("hold", args=[session_type.pk]))
+
+
+@login_required
+def hold(request, session_type_id: int):
+    session_type = selectors.session_type_get(pk=session_type_id)
+    if request.method != "POST":
+        return redirect("slots", session_type_id=session_type.pk)
+    form = SlotChoiceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please pick one of the offered times.")
+        return redirect("slots", session_type_id=session_type.pk)
+    try:
+        booking = services.booking_hold(
+            client=request.user,
+            session_type=session_type,
+            start=form.cleaned_data["start"],
+            photographer_id=form.cleaned_data["photographer"],
+        )
+    except services.BookingError as error:
+        return _slot_page(
+            request, session_type, action_url=request.path, error=error, status=error.status
+        )
+    return redirect("booking_details", pk=booking.pk)
+
+
+def _client_booking(request, pk: int) -> Booking:
+    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    if booking.client_id != request.user.pk:
+        raise PermissionDenied("Only the client can do this.")
+    return booking
+
+
+@login_required
+def details(request, pk: int):
+    booking = _client_booking(request, pk)
+    if booking.status != Booking.Status.HELD:
+        return redirect(booking)
+    form = BookingDetailsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.booking_confirm(booking=booking, actor=request.user, **form.cleaned_data)
+        except services.BookingError as error:
+            if error.code in {"address_required"}:
+                form.add_error("location_address", error.message)
+            else:
+                messages.error(request, error.message)
+                return redirect("slots", session_type_id=booking.session_type_id)
+        else:
+            return redirect(booking)
+    zone, _ = viewer_zone(request, booking.studio.time_zone)
+    return render(request, "booking/details.html", {"booking": booking, "form": form, "zone": zone})
+
+
+@login_required
+def booking_detail(request, pk: int):
+    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    zone, _ = viewer_zone(request, booking.studio.time_zone)
+    return render(
+        request,
+        "booking/booking_detail.html",
+        {
+            "booking": booking,
+            "zone": zone,
+            "studio_zone": booking.studio.zone,
+            "cancel_form": CancelForm(),
+            "cutoff": booking.start - timedelta(hours=booking.studio.cancellation_cutoff_hours),
+            "events": booking.events.select_related("actor"),
+        },
+    )
+
+
+@login_required
+def my_bookings(request):
+    zone, _ = viewer_zone(request, "UTC")
+    return render(
+        request,
+        "booking/my_bookings.html",
+        {
+            "bookings": selectors.bookings_for_client(client=request.user),
+            "zone": zone,
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def cancel(request, pk: int):
+    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    if booking.client_id != request.user.pk and request.user.role != User.Role.STAFF:
+        raise PermissionDenied("Only the client or the studio's staff can cancel.")
+    form = CancelForm(request.POST)
+    form.is_valid()
+    try:
+        services.booking_cancel(
+            booking=booking, actor=request.user, reason=form.cleaned_data.get("reason", "")
+        )
+    except services.BookingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The booking is cancelled.")
+    return redirect(booking)
+
+
+@login_required
+def reschedule(request, pk: int):
+    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    if booking.client_id != request.user.pk and request.user.role != User.Role.STAFF:
+        raise PermissionDenied("Only the client or the studio's staff can move a booking.")
+    if request.method != "POST":
+        return _slot_page(request, booking.session_type, action_url=request.path, booking=booking)
+    form = SlotChoiceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please pick one of the offered times.")
+        return redirect("booking_reschedule", pk=booking.pk)
+    try:
+        services.booking_reschedule(
+            booking=booking,
+            actor=request.user,
+            start=form.cleaned_data["start"],
+            photographer_id=form.cleaned_data["photographer"],
+        )
+    except services.BookingError as error:
+        if not error.alternatives:
+            messages.error(request, error.message)
+            return redirect(booking)
+        return _slot_page(
+            request,
+            booking.session_type,
+            action_url=request.path,
+            booking=booking,
+            error=error,
+            status=error.status,
+        )
+    messages.success(request, "Your booking has moved.")
+    return redirect(booking)
+
+
+@login_required
+def schedule(request):
+    user = request.user
+    if user.role not in (User.Role.PHOTOGRAPHER, User.Role.STAFF) or not user.studio_id:
+        raise PermissionDenied("Only the studio's team sees its schedule.")
+    zone = user.studio.zone
+    day = _first_day(request, zone)
+    return render(
+        request,
+        "booking/schedule.html",
+        {
+            "day": day,
+            "zone": zone,
+            "bookings": selectors.schedule_for_day(user=user, day=day),
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+        },
+    )
