@@ -1,6 +1,6 @@
 """The booking API: one view per operation, input and output serializers side by side."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -24,7 +24,7 @@ class AwareDateTimeField(serializers.DateTimeField):
             raise serializers.ValidationError(
                 "Give the time zone offset, e.g. 2026-12-01T10:00:00+01:00 or ...Z."
             )
-        return value.astimezone(timezone.UTC)
+        return value.astimezone(UTC)
 
 
 class MoneySerializer(serializers.Serializer):

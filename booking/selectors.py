@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
@@ -119,8 +119,12 @@ def working_intervals(
         for e in by_date[day]:
             if e.kind == AvailabilityException.Kind.TIME_OFF:
                 local = _subtract(local, (e.start_time or time.min, e.end_time or time.max))
+        # In UTC from here on: adding a timedelta to a zoned datetime adds wall-clock time.
         result += [
-            (datetime.combine(day, start, zone), datetime.combine(day, end, zone))
+            (
+                datetime.combine(day, start, zone).astimezone(UTC),
+                datetime.combine(day, end, zone).astimezone(UTC),
+            )
             for start, end in local
         ]
     return _merge(result)

@@ -5,7 +5,7 @@ confirmed bookings of one photographer; on SQLite every write transaction is IMM
 settings), so the overlap check and the insert below run one booking at a time.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -175,7 +175,7 @@ def booking_hold(
     now = now or timezone.now()
     if not session_type.is_active:
         raise BookingError("session_type_unavailable", "This session type is not offered any more.")
-    start = start.astimezone(timezone.UTC)
+    start = start.astimezone(UTC)
     for candidate in _check_offered(session_type, start, photographer_id, now):
         booking = _insert_hold(
             client=client,
@@ -306,7 +306,7 @@ def booking_reschedule(
         raise BookingError("not_reschedulable", "Only confirmed bookings can be moved.", status=409)
     _check_client_cutoff(booking, actor, now, "moved")
     session_type = booking.session_type
-    start = start.astimezone(timezone.UTC)
+    start = start.astimezone(UTC)
     blocked = _blocked(session_type, start)
     old_start = booking.start
     for candidate in _check_offered(session_type, start, photographer_id, now, booking.pk):

@@ -120,7 +120,8 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # A file, not shared-cache memory: tests with many threads need real SQLite locking.
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            # One per test run, so that runs side by side do not share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,78 @@
+import os
+
+import pytest
+from django.conf import settings
+
+from tests.factories import (
+    PhotographerFactory,
+    SessionTypeFactory,
+    StaffFactory,
+    StudioFactory,
+    UserFactory,
+    working_week,
+)
+
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_report_header(config):
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = settings.CELERY_BROKER_URL or "none (eager tasks)"
+    return f"database: {engine}; celery broker: {broker}"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Run tasks in-process, whatever the broker setting; tests/test_broker.py uses the real one."""
+    from studio.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def studio(db):
+    return StudioFactory()
+
+
+@pytest.fixture
+def photographer(studio):
+    user = PhotographerFactory(studio=studio)
+    working_week(user)
+    return user
+
+
+@pytest.fixture
+def session_type(studio):
+    return SessionTypeFactory(studio=studio)
+
+
+@pytest.fixture
+def client_user(db):
+    return UserFactory(email="client@example.com")
+
+
+@pytest.fixture
+def other_client(db):
+    return UserFactory(email="other@example.com")
+
+
+@pytest.fixture
+def staff(studio):
+    return StaffFactory(studio=studio)
+
+
+@pytest.fixture
+def api(client_user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(client_user)
+    return api

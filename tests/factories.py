@@ -1,0 +1,70 @@
+from datetime import time
+
+import factory
+
+from booking.models import SessionType, WeeklyHours
+from studio.models import Studio, User
+
+PASSWORD = "a-long-test-password-1"
+
+
+class StudioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Studio
+
+    name = factory.Sequence(lambda n: f"Studio {n}")
+    slug = factory.Sequence(lambda n: f"studio-{n}")
+    time_zone = "Europe/Berlin"
+    currency = "EUR"
+    email = "hello@studio.example"
+    cancellation_cutoff_hours = 24
+    hold_minutes = 10
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Sequence(lambda n: f"User {n}")
+    role = User.Role.CLIENT
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class PhotographerFactory(UserFactory):
+    role = User.Role.PHOTOGRAPHER
+    studio = factory.SubFactory(StudioFactory)
+
+
+class StaffFactory(UserFactory):
+    role = User.Role.STAFF
+    studio = factory.SubFactory(StudioFactory)
+
+
+class SessionTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SessionType
+
+    studio = factory.SubFactory(StudioFactory)
+    name = factory.Sequence(lambda n: f"Session {n}")
+    slug = factory.Sequence(lambda n: f"session-{n}")
+    duration_minutes = 60
+    price_minor = 15000
+    deposit_minor = 0
+    min_notice_minutes = 0
+    max_advance_days = 365
+    slot_step_minutes = 30
+
+
+def working_week(photographer, start=time(9), end=time(17), weekdays=range(7)) -> None:
+    """Give a photographer the same hours on the given weekdays (studio time)."""
+    WeeklyHours.objects.bulk_create(
+        WeeklyHours(photographer=photographer, weekday=day, start_time=start, end_time=end)
+        for day in weekdays
+    )
