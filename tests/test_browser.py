@@ -1,0 +1,148 @@
+"""Book a session in a real browser: home → slots (in the viewer's zone) → log in or sign up →
+details → confirmation.
+
+Drives Debian's Chromium through Playwright's sync API against pytest-django's live server.
+"""
+
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect, sync_playwright
+
+from booking.models import Booking
+from studio.models import User
+from tests import factories
+from tests.conftest import ON_CI
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT_MS = 15_000
+# The viewer is in New York, the studio in Berlin: the page must switch to the viewer's zone.
+BROWSER_ZONE = "America/New_York"
+STUDIO_ZONE = "Europe/Berlin"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _allow_db_beside_playwright():
+    # Playwright's sync API keeps an asyncio loop on this thread, so Django would refuse the
+    # test's own database calls (factories, assertions, the flush between tests).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(_allow_db_beside_playwright):
+    if not Path(CHROMIUM).exists():
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if ON_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(timezone_id=BROWSER_ZONE, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def session_type(live_server):
+    studio = factories.StudioFactory(time_zone=STUDIO_ZONE)
+    factories.working_week(factories.PhotographerFactory(studio=studio))
+    # An hour's notice: the first offered time is never about to pass while the test clicks.
+    return factories.SessionTypeFactory(
+        studio=studio, name="Family portrait", min_notice_minutes=60
+    )
+
+
+def open_slots_in_browser_zone(page, live_server, session_type):
+    """Go from the home page to the session type's times and wait for the viewer's zone."""
+    page.goto(live_server.url + "/")
+    card = page.locator("article.card", has_text=session_type.name)
+    card.get_by_role("link", name="Choose a time").click()
+    # The page first guesses the studio's zone, then its script reloads once with ?tz=.
+    expect(page).to_have_url(re.compile(r"[?&]tz=America(%2F|/)New_York"))
+    expect(page.locator("#zone-name")).to_have_text(BROWSER_ZONE)
+    expect(page.locator(".slots form button").first).to_be_visible()
+
+
+def book_first_slot(page, notes: str = "") -> datetime:
+    """Pick the first offered time, add notes and confirm; return the time picked."""
+    button = page.locator(".slots form button").first
+    start = datetime.fromisoformat(button.get_attribute("data-start"))
+    # The button shows the viewer's wall-clock time, not the studio's.
+    assert button.inner_text() == start.astimezone(ZoneInfo(BROWSER_ZONE)).strftime("%H:%M")
+    button.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Almost done"))).to_be_visible()
+    if notes:
+        page.get_by_label("Anything the photographer should know?").fill(notes)
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Booking confirmed"))).to_be_visible()
+    expect(page.locator("#booking-status")).to_have_text("Confirmed")
+    return start
+
+
+def assert_one_confirmed_booking(client: User, start: datetime, *, notes: str = "") -> None:
+    booking = Booking.objects.get()
+    assert booking.client == client
+    assert booking.start == start
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.notes == notes
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [client.email]
+    invites = [a for a in message.attachments if a.filename.endswith(".ics")]
+    assert len(invites) == 1
+    assert invites[0].mimetype.startswith("text/calendar")
+    assert f"UID:booking-{booking.pk}@" in invites[0].content  # text/* arrives decoded
+
+
+def test_client_logs_in_and_books_from_the_home_page(page, live_server, session_type):
+    client = factories.UserFactory(email="ada@example.com")
+    open_slots_in_browser_zone(page, live_server, session_type)
+    slots_url = page.url
+
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("E-mail").fill(client.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page).to_have_url(slots_url)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.locator("#zone-name")).to_have_text(BROWSER_ZONE)
+    start = book_first_slot(page, notes="Two kids and a dog.")
+
+    assert_one_confirmed_booking(client, start, notes="Two kids and a dog.")
+
+
+def test_new_client_signs_up_and_books(page, live_server, session_type):
+    open_slots_in_browser_zone(page, live_server, session_type)
+    slots_url = page.url
+
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Your name").fill("Grace Hopper")
+    page.get_by_label("E-mail").fill("grace@example.com")
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+
+    expect(page).to_have_url(slots_url)
+    start = book_first_slot(page)
+
+    client = User.objects.get(email="grace@example.com")
+    assert client.full_name == "Grace Hopper"
+    assert client.time_zone == BROWSER_ZONE  # taken from the browser on the sign-up form
+    assert_one_confirmed_booking(client, start)
