@@ -65,9 +65,5 @@ def test_demo_data_loads_twice_and_offers_slots(db, capsys):
     assert "client@example.com" in out and "demo-studio-2026" in out
     assert User.objects.filter(role="photographer").count() == 2
     headshot = SessionType.objects.get(slug="studio-headshot")
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     now = timezone.now()
     assert slot_list(session_type=headshot, range_start=now, range_end=now + timedelta(days=14))
