@@ -193,8 +193,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: with no broker configured, tasks run eagerly in the web process (embedded default).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
+# In-process transport when eager, so that nothing ever reaches for Celery's default AMQP broker.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "default"

@@ -17,7 +17,7 @@ ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 def pytest_report_header(config):
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    broker = settings.CELERY_BROKER_URL or "none (eager tasks)"
+    broker = "eager" if settings.CELERY_TASK_ALWAYS_EAGER else settings.CELERY_BROKER_URL
     return f"database: {engine}; celery broker: {broker}"
 
 

@@ -1,6 +1,7 @@
 """The production path for background work: tasks queued on commit, through a real Redis broker,
 executed by a real Celery worker (in a thread here; separate processes in production)."""
 
+import os
 import time
 from datetime import datetime, timedelta
 
@@ -12,18 +13,20 @@ from django.core import mail
 from booking import services
 from studio.celery import app
 
-REDIS_URL = settings.CELERY_BROKER_URL or "redis://127.0.0.1:6379/15"
+REDIS_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
 def worker(transactional_db):
     app.conf.update(broker_url=REDIS_URL, task_always_eager=False)
+    app._after_fork()  # drop connection pools made for the previous broker setting
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=3)  # fails loudly when Redis is not running
         app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         yield
     app.conf.update(broker_url=settings.CELERY_BROKER_URL, task_always_eager=True)
+    app._after_fork()
 
 
 def wait_for(condition, timeout=20.0):
