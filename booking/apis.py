@@ -27,6 +27,25 @@ class AwareDateTimeField(serializers.DateTimeField):
         return value.astimezone(UTC)
 
 
+class ErrorOutput(serializers.Serializer):
+    error = inline_serializer(
+        "ErrorDetail",
+        {
+            "code": serializers.CharField(help_text="Stable, e.g. slot_taken, cutoff_passed."),
+            "message": serializers.CharField(),
+            "fields": serializers.DictField(required=False, help_text="Per-field problems."),
+            "alternatives": serializers.ListField(
+                child=serializers.DictField(),
+                required=False,
+                help_text="Nearest open slots, when the asked-for one was taken.",
+            ),
+        },
+    )
+
+
+ERRORS = {code: ErrorOutput for code in (400, 402, 403, 404, 409)}
+
+
 class MoneySerializer(serializers.Serializer):
     amount_minor = serializers.IntegerField()
     currency = serializers.CharField()
@@ -142,7 +161,7 @@ class BookingListApi(APIView):
 
     @extend_schema(
         request=HoldInput,
-        responses={201: BookingOutput},
+        responses={201: BookingOutput, **ERRORS},
         description="Hold a slot for the studio's hold time; confirm it before the hold expires. "
         "A slot someone else took answers 409 with `alternatives`.",
     )
@@ -179,7 +198,7 @@ class BookingConfirmApi(APIView):
         location_address = serializers.CharField(required=False, allow_blank=True, default="")
         notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
-    @extend_schema(request=BookingConfirmInput, responses=BookingOutput)
+    @extend_schema(request=BookingConfirmInput, responses={200: BookingOutput, **ERRORS})
     def post(self, request, pk: int):
         data = _validated(self.BookingConfirmInput, request)
         booking = _own_booking(request, pk)
@@ -195,7 +214,7 @@ class BookingCancelApi(APIView):
             required=False, allow_blank=True, default="", max_length=2000
         )
 
-    @extend_schema(request=BookingCancelInput, responses=BookingOutput)
+    @extend_schema(request=BookingCancelInput, responses={200: BookingOutput, **ERRORS})
     def post(self, request, pk: int):
         data = _validated(self.BookingCancelInput, request)
         booking = _own_booking(request, pk)
@@ -209,7 +228,7 @@ class BookingRescheduleApi(APIView):
         start = AwareDateTimeField()
         photographer = serializers.IntegerField(required=False)
 
-    @extend_schema(request=BookingRescheduleInput, responses=BookingOutput)
+    @extend_schema(request=BookingRescheduleInput, responses={200: BookingOutput, **ERRORS})
     def post(self, request, pk: int):
         data = _validated(self.BookingRescheduleInput, request)
         booking = _own_booking(request, pk)
