@@ -13,6 +13,7 @@ from studio.models import User
 from studio.timezones import zone_from_name
 
 from . import selectors, services
+from .forms import validate_calendar_day
 from .models import Booking
 
 
@@ -84,7 +85,9 @@ class SlotListApi(APIView):
 
     class SlotListInput(serializers.Serializer):
         date = serializers.DateField(
-            required=False, help_text="First day (in `tz`); default today."
+            validators=[validate_calendar_day],
+            required=False,
+            help_text="First day (in `tz`); default today.",
         )
         days = serializers.IntegerField(min_value=1, max_value=31, default=7)
         tz = serializers.CharField(required=False, help_text="IANA zone; default the studio's.")
@@ -256,7 +259,7 @@ class ScheduleApi(APIView):
     """A studio-local day's bookings: a photographer's own, or the whole studio's for staff."""
 
     class ScheduleInput(serializers.Serializer):
-        date = serializers.DateField(required=False)
+        date = serializers.DateField(required=False, validators=[validate_calendar_day])
 
     @extend_schema(parameters=[ScheduleInput], responses=BookingOutput(many=True))
     def get(self, request):

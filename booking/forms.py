@@ -1,4 +1,19 @@
+from datetime import date
+
 from django import forms
+from django.core.exceptions import ValidationError
+
+# Calendar pages and API queries stay well inside what datetime arithmetic can represent.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 1, 1)
+
+
+def validate_calendar_day(day: date) -> None:
+    if not FIRST_DAY <= day < LAST_DAY:
+        raise ValidationError(f"Choose a day between {FIRST_DAY} and {LAST_DAY}.")
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(validators=[validate_calendar_day])
 
 
 class SlotChoiceForm(forms.Form):

@@ -14,7 +14,7 @@ from studio.models import User
 from studio.timezones import viewer_zone, zone_names
 
 from . import selectors, services
-from .forms import BookingDetailsForm, CancelForm, SlotChoiceForm
+from .forms import BookingDetailsForm, CancelForm, DayForm, SlotChoiceForm
 from .models import Booking
 
 DAYS_PER_PAGE = 7
@@ -25,10 +25,9 @@ def home(request):
 
 
 def _first_day(request, zone) -> date:
-    try:
-        return date.fromisoformat(request.GET["date"])
-    except (KeyError, ValueError):
-        return timezone.now().astimezone(zone).date()
+    """The day asked for in `?date=`, or today in `zone` when none (or nonsense) is asked for."""
+    form = DayForm(request.GET)
+    return form.cleaned_data["date"] if form.is_valid() else timezone.now().astimezone(zone).date()
 
 
 def _slot_page(request, session_type, *, action_url: str, booking=None, error=None, status=200):

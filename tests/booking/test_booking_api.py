@@ -314,6 +314,7 @@ def test_slots_endpoint_names_the_zone_and_uses_its_offsets(api, session_type, p
     "params, code",
     [
         ({"date": "2027-02-30"}, "invalid"),
+        ({"date": "9999-12-31"}, "invalid"),
         ({"days": 400}, "invalid"),
         ({"tz": "Mars/Olympus"}, "invalid_time_zone"),
     ],

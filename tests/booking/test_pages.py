@@ -162,3 +162,10 @@ def test_schedule_page_for_the_studio_team(
     assert "10:00–11:00" in html and client_user.email in html
     client.force_login(client_user)
     assert client.get("/schedule/").status_code == 403
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01", "soon"])
+def test_nonsense_dates_in_the_address_show_today(client, staff, session_type, photographer, date):
+    assert client.get(f"/book/{session_type.pk}/", {"date": date}).status_code == 200
+    client.force_login(staff)
+    assert client.get("/schedule/", {"date": date}).status_code == 200
