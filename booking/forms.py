@@ -22,6 +22,11 @@ class SlotChoiceForm(forms.Form):
     start = forms.DateTimeField(input_formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"])
     photographer = forms.IntegerField(required=False)
 
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        validate_calendar_day(start.date())
+        return start
+
 
 class BookingDetailsForm(forms.Form):
     location_address = forms.CharField(

@@ -107,7 +107,9 @@ class AvailabilityException(models.Model):
     )
     date = models.DateField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    start_time = models.TimeField(null=True, blank=True, help_text="Empty: the whole day.")
+    start_time = models.TimeField(
+        null=True, blank=True, help_text="Time off only: empty means the whole day."
+    )
     end_time = models.TimeField(null=True, blank=True)
     note = models.CharField(max_length=200, blank=True)
 
@@ -115,8 +117,10 @@ class AvailabilityException(models.Model):
         ordering = ["photographer", "date", "start_time"]
         constraints = [
             models.CheckConstraint(
+                # Only time off may leave out the times (the whole day); SQL passes a CHECK
+                # that is NULL, so both times are required explicitly otherwise.
                 condition=(Q(start_time__isnull=True, end_time__isnull=True, kind="time_off"))
-                | Q(start_time__lt=F("end_time")),
+                | Q(start_time__isnull=False, end_time__isnull=False, start_time__lt=F("end_time")),
                 name="exception_times_valid",
             )
         ]

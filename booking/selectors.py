@@ -130,6 +130,18 @@ def working_intervals(
     return _merge(result)
 
 
+def _first_on_grid(moment: datetime, step_minutes: int, zone: ZoneInfo) -> datetime:
+    """Return the first start at or after `moment` on the step grid of its local day.
+
+    Starts line up with studio-local midnight (every 30 minutes: :00 and :30), so extra hours
+    beside the weekly ones never shift the day's start times.
+    """
+    local = moment.astimezone(zone)
+    seconds = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+    late = seconds % (step_minutes * 60)
+    return moment + timedelta(seconds=step_minutes * 60 - late) if late else moment
+
+
 def _overlaps_any(blocked: Interval, busy: list[Interval]) -> bool:
     return any(start < blocked[1] and blocked[0] < end for start, end in busy)
 
@@ -199,7 +211,7 @@ def slot_list(
         for open_start, open_end in working_intervals(
             weekly=weekly[pid], exceptions=exceptions[pid], days=days, zone=zone
         ):
-            start = open_start
+            start = _first_on_grid(open_start, session_type.slot_step_minutes, zone)
             while start + duration <= open_end:
                 if earliest <= start < latest and not _overlaps_any(
                     (start - before, start + duration + after), busy[pid]
@@ -232,10 +244,14 @@ def slots_near(
     return sorted(nearest, key=lambda slot: slot.start)
 
 
-def bookings_for_client(*, client: User) -> QuerySet[Booking]:
+def bookings_for_client(*, client: User, now: datetime | None = None) -> QuerySet[Booking]:
+    """Return the client's bookings, newest first, leaving out holds that ran out."""
+    ran_out = Q(status=Booking.Status.EXPIRED) | Q(
+        status=Booking.Status.HELD, hold_expires_at__lte=now or timezone.now()
+    )
     return (
         Booking.objects.filter(client=client)
-        .exclude(status=Booking.Status.EXPIRED)
+        .exclude(ran_out)
         .select_related("session_type__studio", "photographer")
         .order_by("-start")
     )
@@ -269,7 +285,7 @@ def schedule_for_day(*, user: User, day: date, now: datetime | None = None) -> Q
             start__gte=start,
             start__lt=end,
         )
-        .select_related("session_type", "photographer", "client")
+        .select_related("session_type__studio", "photographer", "client")
         .order_by("start", "photographer_id")
     )
     return qs.filter(photographer=user) if user.role == User.Role.PHOTOGRAPHER else qs

@@ -7,7 +7,7 @@ settings), so the overlap check and the insert below run one booking at a time.
 
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -17,8 +17,9 @@ from studio.models import User
 from .models import Booking, BookingEvent, SessionType
 from .selectors import Slot, overlapping_bookings, slot_list, slots_near
 
-# PostgreSQL's SQLSTATE for a row rejected by an exclusion constraint.
-EXCLUSION_VIOLATION = "23P01"
+# PostgreSQL's SQLSTATEs for losing a race over a photographer's time: the exclusion constraint
+# rejected the row, or two conflicting inserts waited on each other and one was aborted.
+LOST_RACE_SQLSTATES = {"23P01", "40P01", "40001"}
 
 
 class BookingError(DomainError):
@@ -43,8 +44,8 @@ class BookingError(DomainError):
         }
 
 
-def _is_overlap_rejection(error: IntegrityError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
+def _lost_race(error: DatabaseError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in LOST_RACE_SQLSTATES
 
 
 def _slot_taken(session_type: SessionType, start: datetime, photographer_id, now) -> BookingError:
@@ -141,6 +142,10 @@ def _insert_hold(
                 photographer_id=photographer_id, blocked=blocked, now=now
             ).exists():
                 return None
+            # A client finishes one booking at a time, so nobody can hold the whole calendar.
+            Booking.objects.filter(client=client, status=Booking.Status.HELD).update(
+                status=Booking.Status.EXPIRED
+            )
             booking = Booking.objects.create(
                 session_type=session_type,
                 photographer_id=photographer_id,
@@ -157,8 +162,8 @@ def _insert_hold(
             )
             _record(booking, client, "held", start=start.isoformat())
             return booking
-    except IntegrityError as error:
-        if _is_overlap_rejection(error):
+    except (IntegrityError, OperationalError) as error:
+        if _lost_race(error):
             return None
         raise
 
@@ -224,24 +229,33 @@ def booking_confirm(
             location_address=location_address.strip(),
             notes=notes.strip(),
         )
-        if not confirmed:
-            booking.refresh_from_db()
-            if booking.status == Booking.Status.CONFIRMED:
-                return booking
-            raise BookingError(
-                "hold_expired",
-                "Your hold on this time ran out. Please pick a time again.",
-                status=409,
-                alternatives=slots_near(session_type=session_type, around=booking.start, now=now),
-            )
         booking.refresh_from_db()
-        _record(booking, actor, "confirmed")
-        _send_email_on_commit(booking, "confirmation")
+        if confirmed:
+            _record(booking, actor, "confirmed")
+            _send_email_on_commit(booking, "confirmation")
+    if booking.status != Booking.Status.CONFIRMED:
+        # Searched after the transaction: on SQLite it would hold the write lock meanwhile.
+        raise BookingError(
+            "hold_expired",
+            "Your hold on this time ran out. Please pick a time again.",
+            status=409,
+            alternatives=slots_near(session_type=session_type, around=booking.start, now=now),
+        )
     return booking
 
 
 def _acts_for_studio(user: User, booking: Booking) -> bool:
     return user.role == User.Role.STAFF and user.studio_id == booking.session_type.studio_id
+
+
+def _check_may_change(actor: User, booking: Booking) -> None:
+    """The client or the studio's staff change a booking; photographers ask the staff."""
+    if booking.client_id != actor.pk and not _acts_for_studio(actor, booking):
+        raise BookingError(
+            "studio_staff_only",
+            "Only the client or the studio's staff can change this booking.",
+            status=403,
+        )
 
 
 def _check_client_cutoff(booking: Booking, actor: User, now: datetime, action: str) -> None:
@@ -262,6 +276,7 @@ def booking_cancel(
 ) -> Booking:
     """Cancel a booking: the client before the policy's cutoff, the studio at any time."""
     now = now or timezone.now()
+    _check_may_change(actor, booking)
     if booking.status == Booking.Status.CANCELLED:
         return booking
     if booking.status not in Booking.ACTIVE_STATUSES:
@@ -302,6 +317,7 @@ def booking_reschedule(
 ) -> Booking:
     """Move a confirmed booking to another open slot of the same session type."""
     now = now or timezone.now()
+    _check_may_change(actor, booking)
     if booking.status != Booking.Status.CONFIRMED:
         raise BookingError("not_reschedulable", "Only confirmed bookings can be moved.", status=409)
     _check_client_cutoff(booking, actor, now, "moved")
@@ -342,8 +358,8 @@ def booking_reschedule(
                 )
                 _send_email_on_commit(booking, "rescheduled")
                 return booking
-        except IntegrityError as error:
-            if not _is_overlap_rejection(error):
+        except (IntegrityError, OperationalError) as error:
+            if not _lost_race(error):
                 raise
     raise _slot_taken(session_type, start, photographer_id, now)
 
@@ -378,8 +394,9 @@ def booking_claim_due_reminders(*, now: datetime | None = None) -> list[int]:
     ).values_list("pk", flat=True)
     claimed = []
     for pk in due:
-        if Booking.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(
-            reminder_sent_at=now
-        ):
+        claim = Booking.objects.filter(
+            pk=pk, status=Booking.Status.CONFIRMED, reminder_sent_at__isnull=True
+        )
+        if claim.update(reminder_sent_at=now):
             claimed.append(pk)
     return claimed

@@ -8,6 +8,14 @@ from .models import Booking
 
 logger = logging.getLogger(__name__)
 
+# Which booking states each e-mail still makes sense in when the worker gets to it.
+EMAIL_FOR_STATUS = {
+    "confirmation": {Booking.Status.CONFIRMED},
+    "reminder": {Booking.Status.CONFIRMED},
+    "rescheduled": {Booking.Status.CONFIRMED},
+    "cancellation": {Booking.Status.CANCELLED},
+}
+
 
 @shared_task(
     autoretry_for=(OSError,),
@@ -21,8 +29,8 @@ def booking_email_task(booking_id: int, kind: str) -> None:
         .filter(pk=booking_id)
         .first()
     )
-    if booking is None:
-        return
+    if booking is None or booking.status not in EMAIL_FOR_STATUS[kind]:
+        return  # gone, or overtaken (e.g. cancelled before its confirmation went out)
     send_booking_email(booking, kind)
 
 

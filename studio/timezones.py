@@ -23,15 +23,16 @@ def viewer_zone(request, default: str) -> tuple[zoneinfo.ZoneInfo, bool]:
     """Return the zone to show `request`'s viewer, and whether the viewer chose or confirmed it.
 
     `?tz=` (sent by the page's script from the browser, or picked by the viewer) wins and is
-    remembered in the session and on the account; otherwise the remembered one; otherwise the
-    studio's zone as a guess, which the page then replaces with the browser's.
+    remembered in the session, and on the account when it has none yet (a GET must not be able
+    to change what e-mails say); otherwise the remembered one; otherwise the studio's zone as a
+    guess, which the page then replaces with the browser's.
     """
     from .services import user_set_time_zone
 
     asked = request.GET.get("tz")
     if asked and asked in zone_names():
         request.session["tz"] = asked
-        if request.user.is_authenticated and request.user.time_zone != asked:
+        if request.user.is_authenticated and not request.user.time_zone:
             user_set_time_zone(user=request.user, time_zone=asked)
         return zoneinfo.ZoneInfo(asked), True
     known = request.session.get("tz") or (

@@ -7,8 +7,15 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from booking import services
 from booking.models import Booking
-from tests.factories import PhotographerFactory, SessionTypeFactory, StudioFactory, working_week
+from tests.factories import (
+    PhotographerFactory,
+    SessionTypeFactory,
+    StudioFactory,
+    UserFactory,
+    working_week,
+)
 
 
 @pytest.fixture
@@ -148,6 +155,8 @@ def test_too_short_notice_is_refused(api, session_type, photographer):
         {"start": "next tuesday"},
         {"start": "2027-03-01T10:00:00"},  # no offset: ambiguous
         {"start": ""},
+        {"start": "0001-01-01T00:00:00+01:00"},  # before UTC can represent it
+        {"start": "9999-12-31T23:00:00-05:00"},  # after it
         {},
     ],
 )
@@ -350,3 +359,40 @@ def test_my_bookings_lists_only_mine(api, confirmed, other_client):
     other = APIClient()
     other.force_authenticate(other_client)
     assert other.get("/api/bookings/").json() == []
+
+
+def test_a_client_holds_one_time_at_once(api, hold):
+    first = hold(10).json()["id"]
+
+    second = hold(14).json()["id"]
+
+    assert Booking.objects.get(pk=first).status == "expired"
+    assert Booking.objects.get(pk=second).status == "held"
+    assert [b["id"] for b in api.get("/api/bookings/").json()] == [second]
+
+
+def test_schedule_lists_a_day_in_constant_queries(
+    staff, studio, session_type, photographer, day, at, django_assert_num_queries
+):
+    for hour in range(9, 16):
+        services.booking_hold(client=UserFactory(), session_type=session_type, start=at(hour))
+    client = APIClient()
+    client.force_authenticate(staff)
+
+    with django_assert_num_queries(1):
+        response = client.get("/api/schedule/", {"date": day.isoformat()})
+
+    assert len(response.json()) == 7
+
+
+def test_an_email_overtaken_by_a_cancellation_is_not_sent(confirmed, client_user):
+    from booking.tasks import booking_email_task
+
+    booking = confirmed()
+    services.booking_cancel(booking=booking, actor=client_user)
+    mail.outbox.clear()
+
+    booking_email_task.delay(booking.pk, "confirmation")
+    booking_email_task.delay(booking.pk, "reminder")
+
+    assert mail.outbox == []

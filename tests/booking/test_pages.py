@@ -38,6 +38,17 @@ def test_slots_page_guesses_the_studio_zone_until_the_browser_says(client, sessi
     assert 'data-zone-confirmed="false"' in html and "time-zone.js" in html
 
 
+def test_a_link_cannot_change_the_zone_an_account_already_has(logged_in, client_user, session_type):
+    client_user.time_zone = "Europe/Paris"
+    client_user.save()
+
+    html = logged_in.get(f"/book/{session_type.pk}/", {"tz": "Pacific/Kiritimati"}).content.decode()
+
+    assert '<strong id="zone-name">Pacific/Kiritimati</strong>' in html  # shown this session
+    client_user.refresh_from_db()
+    assert client_user.time_zone == "Europe/Paris"
+
+
 def test_the_chosen_zone_is_remembered(logged_in, client_user, session_type):
     logged_in.get(f"/book/{session_type.pk}/", {"tz": "America/Chicago"})
 
@@ -169,3 +180,23 @@ def test_nonsense_dates_in_the_address_show_today(client, staff, session_type, p
     assert client.get(f"/book/{session_type.pk}/", {"date": date}).status_code == 200
     client.force_login(staff)
     assert client.get("/schedule/", {"date": date}).status_code == 200
+
+
+def test_a_hold_refused_without_alternatives_still_shows_the_week(
+    logged_in, session_type, photographer, at
+):
+    response = logged_in.post(
+        f"/book/{session_type.pk}/hold/", {"start": "2020-01-06T10:00:00+01:00"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400 and 'data-error-code="slot_in_past"' in html
+    assert "</button>" in html and "Later" in html
+
+
+def test_a_start_beyond_the_calendar_is_refused_cleanly(logged_in, session_type):
+    response = logged_in.post(
+        f"/book/{session_type.pk}/hold/", {"start": "9999-12-31T23:00:00-05:00"}, follow=True
+    )
+
+    assert "Please pick one of the offered times." in response.content.decode()

@@ -241,3 +241,28 @@ def test_client_in_another_zone_sees_the_same_slots_in_their_time(
     assert local_starts(slots, BERLIN)[0] == "09:00"
     # A New York day can end after midnight in Berlin: the range is the client's day.
     assert all(s.start.astimezone(NEW_YORK).date() == week_start for s in slots)
+
+
+def test_extra_hours_beside_weekly_hours_keep_the_start_times_on_the_grid(
+    photographer, session_type
+):
+    AvailabilityException.objects.create(
+        photographer=photographer,
+        date=MONDAY,
+        kind="extra_hours",
+        start_time=time(8, 15),
+        end_time=time(9),
+    )
+
+    starts = local_starts(day_slots(session_type, MONDAY))
+
+    assert starts[:3] == ["08:30", "09:00", "09:30"]
+
+
+def test_extra_hours_need_both_times(photographer):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AvailabilityException.objects.create(
+            photographer=photographer, date=MONDAY, kind="extra_hours"
+        )
