@@ -63,3 +63,17 @@ def test_finished_sessions_are_completed(client_user, session_type, photographer
     assert services.booking_complete_finished(now=booking.end + timedelta(minutes=1)) == 1
     booking.refresh_from_db()
     assert booking.status == "completed"
+
+
+def test_embedded_default_runs_the_beat_schedule_by_command(
+    client_user, session_type, photographer, at
+):
+    from django.core.management import call_command
+
+    booking = services.booking_hold(client=client_user, session_type=session_type, start=at(10))
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now())
+
+    call_command("run_periodic_tasks")
+
+    booking.refresh_from_db()
+    assert booking.status == "expired"

@@ -1,0 +1,31 @@
+"""Run the periodic tasks of CELERY_BEAT_SCHEDULE without a broker (the embedded default).
+
+In production `celery beat` does this. With no broker there is no beat, so `scripts/demo` runs
+this command beside the site: `--every 60` repeats until stopped. Every periodic task is safe to
+run more often than scheduled.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from studio.celery import app
+
+
+class Command(BaseCommand):
+    help = "Run every task of the beat schedule once, or every N seconds with --every N."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--every", type=int, default=0, help="Repeat every N seconds.")
+
+    def handle(self, *args, every: int, **options):
+        while True:
+            for entry in settings.CELERY_BEAT_SCHEDULE.values():
+                result = app.tasks[entry["task"]].delay()
+                self.stdout.write(
+                    f"{entry['task']}: {result.get() if result.ready() else 'queued'}"
+                )
+            if not every:
+                return
+            time.sleep(every)
