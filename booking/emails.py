@@ -12,7 +12,7 @@ from .models import Booking
 
 SUBJECTS = {
     "confirmation": "Your session is booked: {name}",
-    "reminder": "Reminder: your session tomorrow, {name}",
+    "reminder": "Reminder: your session is coming up, {name}",
     "rescheduled": "Your session has moved: {name}",
     "cancellation": "Your session is cancelled: {name}",
 }
@@ -73,6 +73,6 @@ def send_booking_email(booking: Booking, kind: str) -> None:
     message.attach(
         "cancel.ics" if cancelled else "invite.ics",
         booking_invite(booking, cancelled=cancelled),
-        f"text/calendar; method={'CANCEL' if cancelled else 'REQUEST'}; charset=utf-8",
+        f"text/calendar; method={'CANCEL' if cancelled else 'REQUEST'}",
     )
     message.send()

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--every", type=int, default=0, help="Repeat every N seconds.")
 
     def handle(self, *args, every: int, **options):
+        app.loader.import_default_modules()  # register the apps' tasks (found lazily otherwise)
         while True:
             for entry in settings.CELERY_BEAT_SCHEDULE.values():
                 result = app.tasks[entry["task"]].delay()
