@@ -113,8 +113,11 @@ def _blocked(session_type: SessionType, start: datetime) -> tuple[datetime, date
     return start - session_type.buffer_before, end + session_type.buffer_after
 
 
-def _expire_stale_holds(photographer_id: int, blocked, now: datetime) -> None:
-    """Free holds whose time ran out, so that they do not block the constraint."""
+def _is_free(photographer_id: int, blocked, now: datetime, exclude_pk: int | None = None) -> bool:
+    """Within the booking's transaction: whether the photographer's `blocked` time is free.
+
+    Holds whose time ran out are marked expired first, so that they do not trip the constraint.
+    """
     Booking.objects.filter(
         photographer_id=photographer_id,
         status=Booking.Status.HELD,
@@ -122,6 +125,9 @@ def _expire_stale_holds(photographer_id: int, blocked, now: datetime) -> None:
         blocked_start__lt=blocked[1],
         blocked_end__gt=blocked[0],
     ).update(status=Booking.Status.EXPIRED)
+    return not overlapping_bookings(
+        photographer_id=photographer_id, blocked=blocked, now=now, exclude_pk=exclude_pk
+    ).exists()
 
 
 def _insert_hold(
@@ -137,10 +143,7 @@ def _insert_hold(
     blocked = _blocked(session_type, start)
     try:
         with transaction.atomic():
-            _expire_stale_holds(photographer_id, blocked, now)
-            if overlapping_bookings(
-                photographer_id=photographer_id, blocked=blocked, now=now
-            ).exists():
+            if not _is_free(photographer_id, blocked, now):
                 return None
             # A client finishes one booking at a time, so nobody can hold the whole calendar.
             Booking.objects.filter(client=client, status=Booking.Status.HELD).update(
@@ -328,10 +331,7 @@ def booking_reschedule(
     for candidate in _check_offered(session_type, start, photographer_id, now, booking.pk):
         try:
             with transaction.atomic():
-                _expire_stale_holds(candidate, blocked, now)
-                if overlapping_bookings(
-                    photographer_id=candidate, blocked=blocked, now=now, exclude_pk=booking.pk
-                ).exists():
+                if not _is_free(candidate, blocked, now, exclude_pk=booking.pk):
                     continue
                 moved = Booking.objects.filter(
                     pk=booking.pk, status=Booking.Status.CONFIRMED
