@@ -2,6 +2,8 @@
 
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -209,6 +211,41 @@ class BookingConfirmApi(APIView):
             raise DomainError("not_your_booking", "Only the client confirms a booking.", status=403)
         booking = services.booking_confirm(booking=booking, actor=request.user, **data)
         return Response(BookingOutput(booking).data)
+
+
+class PaymentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    provider = serializers.CharField(help_text="stripe, or test_mode (no real money)")
+    status = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    client_secret = serializers.CharField(help_text="For Stripe.js' Payment Element.")
+    publishable_key = serializers.SerializerMethodField()
+    pay_url = serializers.SerializerMethodField()
+
+    def get_amount(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.amount_minor, "currency": obj.currency}
+
+    def get_publishable_key(self, obj) -> str:
+        return settings.STRIPE_PUBLISHABLE_KEY
+
+    def get_pay_url(self, obj) -> str:
+        return reverse("payment_pay", args=[obj.pk])
+
+
+class BookingPaymentApi(APIView):
+    """Open (or fetch) the deposit payment of a held booking; the webhook confirms it."""
+
+    class BookingPaymentInput(serializers.Serializer):
+        location_address = serializers.CharField(required=False, allow_blank=True, default="")
+        notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    @extend_schema(request=BookingPaymentInput, responses={200: PaymentOutput, **ERRORS})
+    def post(self, request, pk: int):
+        data = _validated(self.BookingPaymentInput, request)
+        payment = services.payment_start(
+            booking=_own_booking(request, pk), actor=request.user, **data
+        )
+        return Response(PaymentOutput(payment).data)
 
 
 class BookingCancelApi(APIView):

@@ -15,6 +15,7 @@ SUBJECTS = {
     "reminder": "Reminder: your session is coming up, {name}",
     "rescheduled": "Your session has moved: {name}",
     "cancellation": "Your session is cancelled: {name}",
+    "late_payment_refunded": "Your payment is refunded: {name}",
 }
 
 
@@ -69,7 +70,7 @@ def send_booking_email(booking: Booking, kind: str) -> None:
         to=[booking.client.email],
         reply_to=[booking.studio.email] if booking.studio.email else None,
     )
-    cancelled = kind == "cancellation"
+    cancelled = kind in ("cancellation", "late_payment_refunded")
     message.attach(
         "cancel.ics" if cancelled else "invite.ics",
         booking_invite(booking, cancelled=cancelled),

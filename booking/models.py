@@ -219,3 +219,83 @@ class BookingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on booking {self.booking_id}"
+
+
+class Payment(models.Model):
+    """Money a client pays for a booking, through Stripe or the local test-mode provider."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", "Deposit"
+        BALANCE = "balance", "Balance"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for payment"
+        SUCCEEDED = "succeeded", "Paid"
+
+    class Provider(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+        TEST_MODE = "test_mode", "Test mode (no real money)"
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    intent_id = models.CharField(max_length=255, unique=True, help_text="The PaymentIntent's id.")
+    client_secret = models.CharField(max_length=255, blank=True)
+    amount_minor = models.PositiveIntegerField()
+    refunded_minor = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # One live payment of each kind per booking: asking again returns the same one.
+            models.UniqueConstraint(
+                fields=["booking", "kind"],
+                condition=Q(status__in=["pending", "succeeded"]),
+                name="one_live_payment_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_minor__lte=F("amount_minor")), name="refund_within_payment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_minor} {self.currency} ({self.status})"
+
+
+class Refund(models.Model):
+    """Money given back; the idempotency key makes a retried refund the same refund at Stripe."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.PositiveIntegerField()
+    reason = models.CharField(max_length=200)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    provider_refund_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount_minor} of payment {self.payment_id}"
+
+
+class PaymentEvent(models.Model):
+    """A payment provider's event, recorded once by its id and processed in a task."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from studio.models import Studio, User
 
-from .models import AvailabilityException, Booking, SessionType, WeeklyHours
+from .models import AvailabilityException, Booking, Payment, SessionType, WeeklyHours
 
 Interval = tuple[datetime, datetime]
 
@@ -289,3 +289,19 @@ def schedule_for_day(*, user: User, day: date, now: datetime | None = None) -> Q
         .order_by("start", "photographer_id")
     )
     return qs.filter(photographer=user) if user.role == User.Role.PHOTOGRAPHER else qs
+
+
+def payment_get_for_client(*, client: User, pk: int) -> Payment:
+    try:
+        return Payment.objects.select_related("booking__session_type__studio").get(
+            pk=pk, booking__client=client
+        )
+    except Payment.DoesNotExist:
+        raise Http404("No such payment") from None
+
+
+def live_deposit(*, booking: Booking) -> Payment | None:
+    """The booking's deposit payment that is pending or paid, if any."""
+    return booking.payments.filter(
+        kind=Payment.Kind.DEPOSIT, status__in=[Payment.Status.PENDING, Payment.Status.SUCCEEDED]
+    ).first()

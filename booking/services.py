@@ -14,8 +14,9 @@ from django.utils import timezone
 from studio.errors import DomainError
 from studio.models import User
 
-from .models import Booking, BookingEvent, SessionType
-from .selectors import Slot, overlapping_bookings, slot_list, slots_near
+from .models import Booking, BookingEvent, Payment, PaymentEvent, Refund, SessionType
+from .payments import payment_provider, provider_for
+from .selectors import Slot, live_deposit, overlapping_bookings, slot_list, slots_near
 
 # PostgreSQL's SQLSTATEs for losing a race over a photographer's time: the exclusion constraint
 # rejected the row, or two conflicting inserts waited on each other and one was aborted.
@@ -216,11 +217,13 @@ def booking_confirm(
             f"This booking is {booking.get_status_display().lower()}.",
             status=409,
         )
-    if session_type.location == session_type.Location.ON_LOCATION and not location_address.strip():
-        raise BookingError("address_required", "Please give the address of the location.")
+    _check_details(session_type, location_address)
     if booking.deposit_minor:
         raise BookingError(
-            "payment_required", "This session needs a deposit before it is confirmed.", status=402
+            "payment_required",
+            "This session needs a deposit: pay it, and the booking is confirmed once the payment "
+            "provider reports the payment.",
+            status=402,
         )
     with transaction.atomic():
         confirmed = Booking.objects.filter(
@@ -245,6 +248,11 @@ def booking_confirm(
             alternatives=slots_near(session_type=session_type, around=booking.start, now=now),
         )
     return booking
+
+
+def _check_details(session_type: SessionType, location_address: str) -> None:
+    if session_type.location == session_type.Location.ON_LOCATION and not location_address.strip():
+        raise BookingError("address_required", "Please give the address of the location.")
 
 
 def _acts_for_studio(user: User, booking: Booking) -> bool:
@@ -400,3 +408,197 @@ def booking_claim_due_reminders(*, now: datetime | None = None) -> list[int]:
         if claim.update(reminder_sent_at=now):
             claimed.append(pk)
     return claimed
+
+
+# --- Payments -------------------------------------------------------------------------------
+
+
+def payment_start(
+    *, booking: Booking, actor: User, location_address: str = "", notes: str = ""
+) -> Payment:
+    """Save the client's details and open the deposit payment; asking again returns the same one.
+
+    The booking stays held: only the provider's report that the money arrived confirms it.
+    """
+    if booking.client_id != actor.pk:
+        raise BookingError("not_your_booking", "Only the client pays for a booking.", status=403)
+    if booking.status != Booking.Status.HELD:
+        raise BookingError("not_payable", "This booking is not waiting for a payment.", status=409)
+    if not booking.deposit_minor:
+        raise BookingError("no_deposit", "This session needs no deposit: confirm it instead.")
+    _check_details(booking.session_type, location_address)
+    Booking.objects.filter(pk=booking.pk).update(
+        location_address=location_address.strip(), notes=notes.strip()
+    )
+    if payment := live_deposit(booking=booking):
+        return payment
+    provider = payment_provider()
+    intent = provider.create_intent(
+        amount_minor=booking.deposit_minor,
+        currency=booking.currency,
+        metadata={"booking_id": str(booking.pk)},
+        idempotency_key=f"booking-{booking.pk}-deposit",
+    )
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                booking=booking,
+                kind=Payment.Kind.DEPOSIT,
+                provider=provider.name,
+                intent_id=intent.id,
+                client_secret=intent.client_secret,
+                amount_minor=booking.deposit_minor,
+                currency=booking.currency,
+            )
+            _record(booking, actor, "payment_started", payment=payment.pk)
+            return payment
+    except IntegrityError:
+        return live_deposit(booking=booking)  # a second request of the same client won the race
+
+
+def payment_event_record(*, event: dict) -> PaymentEvent | None:
+    """Record a provider event once by its id; return None for a duplicate delivery."""
+    from .tasks import payment_event_process_task
+
+    try:
+        with transaction.atomic():
+            recorded = PaymentEvent.objects.create(
+                event_id=event["id"], type=event["type"], payload=event
+            )
+            transaction.on_commit(lambda: payment_event_process_task.delay(recorded.pk))
+            return recorded
+    except IntegrityError:
+        return None
+
+
+def payment_event_process(*, event_pk: int, now: datetime | None = None) -> None:
+    """Apply one recorded event; safe to repeat, and any order of events ends the same."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        event = PaymentEvent.objects.select_for_update().get(pk=event_pk)
+        if event.processed_at:
+            return
+        obj = event.payload["data"]["object"]
+        if event.type == "payment_intent.succeeded":
+            _payment_succeeded(obj["id"], now)
+        elif event.type == "charge.refunded":
+            _charge_refunded(obj["payment_intent"], obj["amount_refunded"], now)
+        event.processed_at = now
+        event.attempts += 1
+        event.save(update_fields=["processed_at", "attempts"])
+
+
+def payment_event_failed(*, event_pk: int, error: str) -> None:
+    PaymentEvent.objects.filter(pk=event_pk).update(attempts=F("attempts") + 1, last_error=error)
+
+
+def _locked_payment(intent_id: str) -> Payment | None:
+    """The payment and its booking, locked for this transaction; None for a foreign intent."""
+    payment = Payment.objects.select_for_update().filter(intent_id=intent_id).first()
+    if payment:
+        payment.booking = (
+            Booking.objects.select_for_update()
+            .select_related("session_type__studio")
+            .get(pk=payment.booking_id)
+        )
+    return payment
+
+
+def _payment_succeeded(intent_id: str, now: datetime) -> None:
+    payment = _locked_payment(intent_id)
+    if payment is None or payment.status == Payment.Status.SUCCEEDED:
+        return
+    payment.status, payment.succeeded_at = Payment.Status.SUCCEEDED, now
+    payment.save(update_fields=["status", "succeeded_at"])
+    booking = payment.booking
+    _record(booking, None, "payment_succeeded", payment=payment.pk, amount=payment.amount_minor)
+    if payment.refunded_minor >= payment.amount_minor:
+        _cancel_for_payment(booking, now, "The payment was refunded.")
+    elif booking.status == Booking.Status.CONFIRMED:
+        return
+    elif not _confirm_paid(booking, now):
+        _refund_late_payment(payment, now)
+
+
+def _confirm_paid(booking: Booking, now: datetime) -> bool:
+    """Confirm a paid booking if its time is still free, even when the hold ran out meanwhile."""
+    if booking.status not in (Booking.Status.HELD, Booking.Status.EXPIRED):
+        return False
+    blocked = (booking.blocked_start, booking.blocked_end)
+    if not _is_free(booking.photographer_id, blocked, now, exclude_pk=booking.pk):
+        return False
+    try:
+        with transaction.atomic():
+            Booking.objects.filter(pk=booking.pk).update(
+                status=Booking.Status.CONFIRMED, confirmed_at=now, hold_expires_at=None
+            )
+    except (IntegrityError, OperationalError) as error:
+        if _lost_race(error):
+            return False
+        raise
+    _record(booking, None, "confirmed", by="payment")
+    _send_email_on_commit(booking, "confirmation")
+    return True
+
+
+def _cancel_for_payment(booking: Booking, now: datetime, reason: str) -> None:
+    if booking.status == Booking.Status.CANCELLED:
+        return
+    Booking.objects.filter(pk=booking.pk).update(
+        status=Booking.Status.CANCELLED,
+        cancelled_at=now,
+        cancellation_reason=reason,
+        hold_expires_at=None,
+    )
+    _record(booking, None, "cancelled", by="payment", reason=reason)
+
+
+def _refund_late_payment(payment: Payment, now: datetime) -> None:
+    """The money came after someone else took the time: give all of it back, and say so."""
+    booking = payment.booking
+    _cancel_for_payment(
+        booking, now, "The payment arrived after the time was booked by someone else."
+    )
+    refund = _refund_record(payment, payment.amount_minor - payment.refunded_minor, "late payment")
+    _record(booking, None, "refunded", amount=refund.amount_minor, reason="late payment")
+    _send_email_on_commit(booking, "late_payment_refunded")
+
+
+def _refund_record(payment: Payment, amount_minor: int, reason: str) -> Refund:
+    """Write the refund down, then (on commit) send it to the provider under its idempotency key."""
+    from .tasks import refund_send_task
+
+    refund = Refund.objects.create(
+        payment=payment,
+        amount_minor=amount_minor,
+        reason=reason,
+        idempotency_key=f"refund-{payment.intent_id}-{payment.refunds.count() + 1}",
+    )
+    Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount_minor)
+    transaction.on_commit(lambda: refund_send_task.delay(refund.pk))
+    return refund
+
+
+def refund_send(*, refund_pk: int) -> None:
+    """Ask the provider for the refund; retrying uses the same key, so it happens once."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_pk)
+    if refund.provider_refund_id:
+        return
+    provider_refund_id = provider_for(refund.payment).refund(
+        intent_id=refund.payment.intent_id,
+        amount_minor=refund.amount_minor,
+        idempotency_key=refund.idempotency_key,
+    )
+    Refund.objects.filter(pk=refund.pk).update(provider_refund_id=provider_refund_id)
+
+
+def _charge_refunded(intent_id: str, amount_refunded: int, now: datetime) -> None:
+    """A refund made at the provider (possibly reported before the payment itself)."""
+    payment = _locked_payment(intent_id)
+    if payment is None or amount_refunded <= payment.refunded_minor:
+        return
+    payment.refunded_minor = min(amount_refunded, payment.amount_minor)
+    payment.save(update_fields=["refunded_minor"])
+    _record(payment.booking, None, "refunded", amount=payment.refunded_minor, by="provider")
+    if payment.refunded_minor >= payment.amount_minor:
+        _cancel_for_payment(payment.booking, now, "The payment was refunded.")

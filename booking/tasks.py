@@ -1,10 +1,14 @@
 import logging
+from datetime import timedelta
 
+import stripe
 from celery import shared_task
+from django.db import DatabaseError
+from django.utils import timezone
 
 from . import services
 from .emails import send_booking_email
-from .models import Booking
+from .models import Booking, PaymentEvent
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +18,7 @@ EMAIL_FOR_STATUS = {
     "reminder": {Booking.Status.CONFIRMED},
     "rescheduled": {Booking.Status.CONFIRMED},
     "cancellation": {Booking.Status.CANCELLED},
+    "late_payment_refunded": {Booking.Status.CANCELLED},
 }
 
 
@@ -52,3 +57,35 @@ def booking_reminders_task() -> int:
         booking_email_task.delay(booking_id, "reminder")
     logger.info("queued %d reminders", len(claimed))
     return len(claimed)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8)
+def payment_event_process_task(self, event_pk: int) -> None:
+    """Apply a recorded payment event; a failure is kept on the event and retried with backoff."""
+    try:
+        services.payment_event_process(event_pk=event_pk)
+    except DatabaseError as error:
+        services.payment_event_failed(event_pk=event_pk, error=repr(error))
+        raise self.retry(exc=error, countdown=min(600, 5 * 2**self.request.retries)) from error
+
+
+@shared_task
+def payment_events_retry_task() -> int:
+    """Queue events still unprocessed after five minutes (a worker died, retries ran out)."""
+    stale = PaymentEvent.objects.filter(
+        processed_at__isnull=True, received_at__lt=timezone.now() - timedelta(minutes=5)
+    ).values_list("pk", flat=True)
+    for event_pk in stale:
+        payment_event_process_task.delay(event_pk)
+    return len(stale)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
+    retry_backoff=10,
+    retry_jitter=True,
+    max_retries=8,
+)
+def refund_send_task(refund_pk: int) -> None:
+    services.refund_send(refund_pk=refund_pk)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("bookings/<int:pk>/cancel/", views.cancel, name="booking_cancel"),
     path("bookings/<int:pk>/reschedule/", views.reschedule, name="booking_reschedule"),
     path("schedule/", views.schedule, name="schedule"),
+    path("payments/<int:pk>/", views.pay, name="payment_pay"),
+    path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]
 
 api_urlpatterns = [
@@ -25,6 +27,9 @@ api_urlpatterns = [
         "bookings/<int:pk>/confirm/", apis.BookingConfirmApi.as_view(), name="api_booking_confirm"
     ),
     path("bookings/<int:pk>/cancel/", apis.BookingCancelApi.as_view(), name="api_booking_cancel"),
+    path(
+        "bookings/<int:pk>/payment/", apis.BookingPaymentApi.as_view(), name="api_booking_payment"
+    ),
     path(
         "bookings/<int:pk>/reschedule/",
         apis.BookingRescheduleApi.as_view(),

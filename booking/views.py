@@ -2,20 +2,25 @@
 
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from studio.apis import error_body
 from studio.models import User
 from studio.timezones import viewer_zone, zone_names
 
 from . import selectors, services
 from .forms import BookingDetailsForm, CancelForm, DayForm, SlotChoiceForm
-from .models import Booking
+from .models import Booking, Payment
+from .payments import test_mode_succeeded, verify_webhook
 
 DAYS_PER_PAGE = 7
 
@@ -107,6 +112,11 @@ def details(request, pk: int):
     form = BookingDetailsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            if booking.deposit_minor:
+                payment = services.payment_start(
+                    booking=booking, actor=request.user, **form.cleaned_data
+                )
+                return redirect("payment_pay", pk=payment.pk)
             services.booking_confirm(booking=booking, actor=request.user, **form.cleaned_data)
         except services.BookingError as error:
             if error.code in {"address_required"}:
@@ -121,6 +131,43 @@ def details(request, pk: int):
 
 
 @login_required
+def pay(request, pk: int):
+    """The deposit's pay page: Stripe's Payment Element, or the test-mode stand-in."""
+    payment = selectors.payment_get_for_client(client=request.user, pk=pk)
+    test_mode = payment.provider == Payment.Provider.TEST_MODE
+    if request.method == "POST" and test_mode and payment.status == Payment.Status.PENDING:
+        if request.POST.get("outcome") == "succeed":
+            services.payment_event_record(event=test_mode_succeeded(payment))
+            return redirect(payment.booking)
+        messages.error(request, "The test payment failed (as asked). Try again.")
+    return render(
+        request,
+        "booking/pay.html",
+        {
+            "payment": payment,
+            "booking": payment.booking,
+            "test_mode": test_mode,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "return_url": request.build_absolute_uri(payment.booking.get_absolute_url()),
+        },
+    )
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Stripe's events: verified, recorded once, answered at once, processed in a task."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        return JsonResponse(error_body("not_configured", "Stripe is not configured."), status=404)
+    try:
+        event = verify_webhook(request.body, request.headers.get("Stripe-Signature", ""))
+    except ValueError as error:
+        return JsonResponse(error_body("bad_signature", str(error)), status=400)
+    services.payment_event_record(event=event)
+    return JsonResponse({"received": True})
+
+
+@login_required
 def booking_detail(request, pk: int):
     booking = selectors.booking_get_for(user=request.user, pk=pk)
     zone, _ = viewer_zone(request, booking.studio.time_zone)
@@ -132,6 +179,7 @@ def booking_detail(request, pk: int):
             "zone": zone,
             "studio_zone": booking.studio.zone,
             "cancel_form": CancelForm(),
+            "deposit": selectors.live_deposit(booking=booking),
             "now": timezone.now(),
             "cutoff": booking.start - timedelta(hours=booking.studio.cancellation_cutoff_hours),
             "events": booking.events.select_related("actor"),

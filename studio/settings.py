@@ -195,7 +195,7 @@ SPECTACULAR_SETTINGS = {
 # Celery: with no broker configured, tasks run eagerly in the web process (embedded default).
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
 # In-process transport when eager, so that nothing ever reaches for Celery's default AMQP broker.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://localhost/")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -207,11 +207,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-holds": {"task": "booking.tasks.booking_expire_holds_task", "schedule": 60.0},
     "send-reminders": {"task": "booking.tasks.booking_reminders_task", "schedule": 15 * 60.0},
+    "retry-payment-events": {
+        "task": "booking.tasks.payment_events_retry_task",
+        "schedule": 5 * 60.0,
+    },
     "complete-finished": {
         "task": "booking.tasks.booking_complete_finished_task",
         "schedule": crontab(minute=5),
     },
 }
+
+# Payments: Stripe when its keys are set, else the local test-mode provider (no real money).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # another Stripe-protocol server, e.g. localstripe
+if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
 
 LOGGING = {
     "version": 1,
