@@ -206,10 +206,9 @@ class BookingConfirmApi(APIView):
     @extend_schema(request=BookingConfirmInput, responses={200: BookingOutput, **ERRORS})
     def post(self, request, pk: int):
         data = _validated(self.BookingConfirmInput, request)
-        booking = _own_booking(request, pk)
-        if booking.client_id != request.user.pk:
-            raise DomainError("not_your_booking", "Only the client confirms a booking.", status=403)
-        booking = services.booking_confirm(booking=booking, actor=request.user, **data)
+        booking = services.booking_confirm(
+            booking=_own_booking(request, pk), actor=request.user, **data
+        )
         return Response(BookingOutput(booking).data)
 
 

@@ -207,6 +207,7 @@ def booking_confirm(
     now: datetime | None = None,
 ) -> Booking:
     """Confirm a held booking. Until payments exist, only session types without a deposit can."""
+    _check_is_client(actor, booking, "confirms")
     now = now or timezone.now()
     session_type = booking.session_type
     if booking.status == Booking.Status.CONFIRMED:
@@ -248,6 +249,11 @@ def booking_confirm(
             alternatives=slots_near(session_type=session_type, around=booking.start, now=now),
         )
     return booking
+
+
+def _check_is_client(actor: User, booking: Booking, action: str) -> None:
+    if booking.client_id != actor.pk:
+        raise BookingError("not_your_booking", f"Only the client {action} a booking.", status=403)
 
 
 def _check_details(session_type: SessionType, location_address: str) -> None:
@@ -420,8 +426,7 @@ def payment_start(
 
     The booking stays held: only the provider's report that the money arrived confirms it.
     """
-    if booking.client_id != actor.pk:
-        raise BookingError("not_your_booking", "Only the client pays for a booking.", status=403)
+    _check_is_client(actor, booking, "pays for")
     if booking.status != Booking.Status.HELD:
         raise BookingError("not_payable", "This booking is not waiting for a payment.", status=409)
     if not booking.deposit_minor:

@@ -2,7 +2,6 @@
 executed by a real Celery worker (in a thread here; separate processes in production)."""
 
 import os
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from django.core import mail
 
 from booking import services
 from studio.celery import app
+from tests.helpers import wait_for
 
 REDIS_URL = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
 
@@ -29,13 +29,6 @@ def worker(transactional_db):
     app._after_fork()
 
 
-def wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the worker did not finish in time"
-        time.sleep(0.05)
-
-
 def test_confirmation_email_travels_through_redis_to_a_worker(
     worker, client_user, session_type, photographer, studio
 ):
@@ -45,6 +38,6 @@ def test_confirmation_email_travels_through_redis_to_a_worker(
 
     services.booking_confirm(booking=booking, actor=client_user)
 
-    wait_for(lambda: len(mail.outbox) == 1)
+    wait_for(lambda: len(mail.outbox) == 1, timeout=20, what="the worker's e-mail")
     assert mail.outbox[0].to == [client_user.email]
     assert "invite.ics" in [name for name, *_ in mail.outbox[0].attachments]

@@ -12,6 +12,7 @@ import stripe
 from booking import services
 from booking.models import Booking, Payment, Refund
 from tests.factories import UserFactory
+from tests.helpers import wait_for
 
 SECRET = "whsec_localstripe"
 
@@ -82,13 +83,6 @@ def pay_by_card(stripe_client, intent_id: str) -> None:
     stripe_client.v1.payment_intents.confirm(intent_id)
 
 
-def wait_for(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def test_card_payment_at_stripe_confirms_through_its_webhook(
     stripe_settings, session_type, photographer, at
 ):
@@ -103,7 +97,11 @@ def test_card_payment_at_stripe_confirms_through_its_webhook(
     assert Booking.objects.get(pk=booking.pk).status == "held"
     pay_by_card(stripe_settings, payment.intent_id)
 
-    wait_for(lambda: Booking.objects.get(pk=booking.pk).status == "confirmed")
+    wait_for(
+        lambda: Booking.objects.get(pk=booking.pk).status == "confirmed",
+        timeout=15,
+        what="confirmation by Stripe's webhook",
+    )
     assert Payment.objects.get(pk=payment.pk).status == "succeeded"
 
 
