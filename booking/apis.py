@@ -1,5 +1,6 @@
 """The booking API: one view per operation, input and output serializers side by side."""
 
+import uuid
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -245,6 +246,85 @@ class BookingPaymentApi(APIView):
             booking=_own_booking(request, pk), actor=request.user, **data
         )
         return Response(PaymentOutput(payment).data)
+
+
+class BalancePaymentApi(APIView):
+    """Open (or fetch) the payment of what is left of the price, after the deposit."""
+
+    @extend_schema(request=None, responses={200: PaymentOutput, **ERRORS})
+    def post(self, request, pk: int):
+        payment = services.balance_payment_start(
+            booking=_own_booking(request, pk), actor=request.user
+        )
+        return Response(PaymentOutput(payment).data)
+
+
+class RefundOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.SerializerMethodField()
+    reason = serializers.CharField()
+    provider_refund_id = serializers.CharField(help_text="Stripe's refund id; empty until sent.")
+    created_at = serializers.DateTimeField()
+    receipt_url = serializers.SerializerMethodField()
+
+    def get_amount(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.amount_minor, "currency": obj.payment.currency}
+
+    def get_receipt_url(self, obj) -> str:
+        return reverse("refund_receipt", args=[obj.pk])
+
+
+class PaymentHistoryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="deposit or balance")
+    provider = serializers.CharField(help_text="stripe, or test_mode (no real money)")
+    intent_id = serializers.CharField(help_text="Stripe's PaymentIntent id.")
+    status = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    refunded = serializers.SerializerMethodField()
+    succeeded_at = serializers.DateTimeField(allow_null=True)
+    refunds = RefundOutput(many=True)
+    receipt_url = serializers.SerializerMethodField()
+
+    def get_amount(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.amount_minor, "currency": obj.currency}
+
+    def get_refunded(self, obj) -> MoneySerializer:
+        return {"amount_minor": obj.refunded_minor, "currency": obj.currency}
+
+    def get_receipt_url(self, obj) -> str | None:
+        if obj.status != obj.Status.SUCCEEDED:
+            return None
+        return reverse("payment_receipt", args=[obj.pk])
+
+
+class BookingPaymentListApi(APIView):
+    """A booking's payments and refunds, for its client and the studio."""
+
+    @extend_schema(responses={200: PaymentHistoryOutput(many=True), **ERRORS})
+    def get(self, request, pk: int):
+        payments = selectors.payment_history(booking=_own_booking(request, pk))
+        return Response(PaymentHistoryOutput(payments, many=True).data)
+
+
+class PaymentRefundApi(APIView):
+    """Refund part or all of a payment (studio staff). Send an `Idempotency-Key` header to make
+    a retried request refund once."""
+
+    class RefundInput(serializers.Serializer):
+        amount_minor = serializers.IntegerField(min_value=1)
+        reason = serializers.CharField(max_length=200)
+
+    @extend_schema(request=RefundInput, responses={201: RefundOutput, **ERRORS})
+    def post(self, request, pk: int):
+        data = _validated(self.RefundInput, request)
+        refund = services.refund_issue(
+            payment=selectors.payment_get_for(user=request.user, pk=pk),
+            actor=request.user,
+            request_key=request.headers.get("Idempotency-Key") or str(uuid.uuid4()),
+            **data,
+        )
+        return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)
 
 
 class BookingCancelApi(APIView):

@@ -5,10 +5,12 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from .models import Booking
+from .selectors import Receipt, balance_due_minor
 
 SUBJECTS = {
     "confirmation": "Your session is booked: {name}",
@@ -16,6 +18,15 @@ SUBJECTS = {
     "rescheduled": "Your session has moved: {name}",
     "cancellation": "Your session is cancelled: {name}",
     "late_payment_refunded": "Your payment is refunded: {name}",
+    "balance_due": "The balance for your session: {name}",
+}
+# The calendar method each e-mail's invite carries; e-mails not listed carry none.
+INVITES = {
+    "confirmation": "REQUEST",
+    "reminder": "REQUEST",
+    "rescheduled": "REQUEST",
+    "cancellation": "CANCEL",
+    "late_payment_refunded": "CANCEL",
 }
 
 
@@ -53,6 +64,34 @@ def booking_invite(booking: Booking, *, cancelled: bool = False) -> bytes:
 
 
 def send_booking_email(booking: Booking, kind: str) -> None:
+    context = {"booking": booking, "url": settings.SITE_URL + booking.get_absolute_url()}
+    if kind == "balance_due":
+        context["balance_minor"] = balance_due_minor(booking=booking)
+        context["url"] = settings.SITE_URL + reverse("booking_balance", args=[booking.pk])
+    message = _email_to_client(
+        booking,
+        SUBJECTS[kind].format(name=booking.session_type.name),
+        f"booking/email/{kind}.txt",
+        context,
+    )
+    if method := INVITES.get(kind):
+        cancelled = method == "CANCEL"
+        message.attach(
+            "cancel.ics" if cancelled else "invite.ics",
+            booking_invite(booking, cancelled=cancelled),
+            f"text/calendar; method={method}",
+        )
+    message.send()
+
+
+def send_receipt_email(receipt: Receipt) -> None:
+    booking = receipt.booking
+    context = {"receipt": receipt, "url": settings.SITE_URL + receipt.url}
+    subject = f"Receipt {receipt.number}: {receipt.title.lower()}, {booking.session_type.name}"
+    _email_to_client(booking, subject, "booking/email/receipt.txt", context).send()
+
+
+def _email_to_client(booking: Booking, subject: str, template: str, context: dict) -> EmailMessage:
     zone = client_zone(booking)
     context = {
         "booking": booking,
@@ -60,20 +99,13 @@ def send_booking_email(booking: Booking, kind: str) -> None:
         "start": booking.start,
         "end": booking.end,
         "zone": zone.key,
-        "url": settings.SITE_URL + booking.get_absolute_url(),
+        **context,
     }
     with timezone.override(zone):  # the template's dates are wall-clock times in `zone`
-        body = render_to_string(f"booking/email/{kind}.txt", context)
-    message = EmailMessage(
-        subject=SUBJECTS[kind].format(name=booking.session_type.name),
+        body = render_to_string(template, context)
+    return EmailMessage(
+        subject=subject,
         body=body,
         to=[booking.client.email],
         reply_to=[booking.studio.email] if booking.studio.email else None,
     )
-    cancelled = kind in ("cancellation", "late_payment_refunded")
-    message.attach(
-        "cancel.ics" if cancelled else "invite.ics",
-        booking_invite(booking, cancelled=cancelled),
-        f"text/calendar; method={'CANCEL' if cancelled else 'REQUEST'}",
-    )
-    message.send()

@@ -1,4 +1,6 @@
+import uuid
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -44,3 +46,15 @@ class CancelForm(forms.Form):
     reason = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class RefundForm(forms.Form):
+    """A refund the studio's staff give from the booking page, in major units (e.g. 20.00)."""
+
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2)
+    reason = forms.CharField(max_length=200)
+    # Submitting the same form twice (a double click, a reload) refunds once.
+    request_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def amount_minor(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)

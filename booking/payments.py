@@ -38,7 +38,13 @@ class StripeProvider:
 
     def __init__(self) -> None:
         base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
-        self.client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses=base)
+        self.client = stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses=base,
+            http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+            # Our tasks retry instead, and look first for what a lost answer had done.
+            max_network_retries=0,
+        )
 
     def create_intent(
         self, *, amount_minor: int, currency: str, metadata: dict, idempotency_key: str
@@ -55,8 +61,21 @@ class StripeProvider:
         return Intent(id=intent.id, client_secret=intent.client_secret)
 
     def refund(self, *, intent_id: str, amount_minor: int, idempotency_key: str) -> str:
+        """Refund once: a retry after a lost answer finds the refund the first try made.
+
+        Stripe itself honours the idempotency key; the metadata lookup also covers a server
+        that does not (localstripe) and keys older than Stripe's 24 hours.
+        """
+        earlier = self.client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 100})
+        for refund in earlier.data:
+            if (refund.to_dict().get("metadata") or {}).get("idempotency_key") == idempotency_key:
+                return refund.id
         refund = self.client.v1.refunds.create(
-            params={"payment_intent": intent_id, "amount": amount_minor},
+            params={
+                "payment_intent": intent_id,
+                "amount": amount_minor,
+                "metadata": {"idempotency_key": idempotency_key},
+            },
             options={"idempotency_key": idempotency_key},
         )
         return refund.id
@@ -83,7 +102,7 @@ def verify_webhook(payload: bytes, signature: str) -> dict:
     return event.to_dict()
 
 
-def test_mode_succeeded(payment: Payment) -> dict:
+def simulated_success_event(payment: Payment) -> dict:
     """The event Stripe would send for a successful payment, from the test-mode provider."""
     return {
         "id": f"evt_testmode_{secrets.token_hex(12)}",

@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from studio.models import Studio, User
 
-from .models import AvailabilityException, Booking, Payment, SessionType, WeeklyHours
+from .models import AvailabilityException, Booking, Payment, Refund, SessionType, WeeklyHours
 
 Interval = tuple[datetime, datetime]
 
@@ -257,6 +258,11 @@ def bookings_for_client(*, client: User, now: datetime | None = None) -> QuerySe
     )
 
 
+def acts_for_studio(user: User, booking: Booking) -> bool:
+    """The studio's staff act for it: they cancel at any time, and refund."""
+    return user.role == User.Role.STAFF and user.studio_id == booking.session_type.studio_id
+
+
 def booking_visible_to(*, user: User) -> QuerySet[Booking]:
     """Bookings `user` may open: their own, or every booking of the studio they work for."""
     qs = Booking.objects.select_related("session_type__studio", "photographer", "client")
@@ -300,8 +306,120 @@ def payment_get_for_client(*, client: User, pk: int) -> Payment:
         raise Http404("No such payment") from None
 
 
-def live_deposit(*, booking: Booking) -> Payment | None:
-    """The booking's deposit payment that is pending or paid, if any."""
+def live_payment(*, booking: Booking, kind: str = Payment.Kind.DEPOSIT) -> Payment | None:
+    """The booking's payment of `kind` that is pending or paid, if any."""
     return booking.payments.filter(
-        kind=Payment.Kind.DEPOSIT, status__in=[Payment.Status.PENDING, Payment.Status.SUCCEEDED]
+        kind=kind, status__in=[Payment.Status.PENDING, Payment.Status.SUCCEEDED]
     ).first()
+
+
+def balance_due_minor(*, booking: Booking) -> int:
+    """What is left of the price after the payments that went through (refunds are goodwill)."""
+    paid = booking.payments.filter(status=Payment.Status.SUCCEEDED)
+    return max(0, booking.price_minor - sum(p.amount_minor for p in paid))
+
+
+def cancellation_cutoff(booking: Booking) -> datetime:
+    return booking.start - timedelta(hours=booking.studio.cancellation_cutoff_hours)
+
+
+def cancellation_refunds(
+    *, booking: Booking, payments: Iterable[Payment], by_studio: bool, now: datetime
+) -> list[tuple[Payment, int]]:
+    """The studio's policy: everything back before the cutoff or when the studio cancels;
+    a client cancelling later keeps nothing of the deposit."""
+    keep_deposit = not by_studio and now >= cancellation_cutoff(booking)
+    refunds = []
+    for payment in payments:
+        left = payment.amount_minor - payment.refunded_minor
+        if payment.status != Payment.Status.SUCCEEDED or left <= 0:
+            continue
+        if not (keep_deposit and payment.kind == Payment.Kind.DEPOSIT):
+            refunds.append((payment, left))
+    return refunds
+
+
+def cancellation_refund_minor(*, booking: Booking, by_studio: bool, now: datetime) -> int:
+    """How much cancelling now gives back, to show before the client decides."""
+    refunds = cancellation_refunds(
+        booking=booking, payments=booking.payments.all(), by_studio=by_studio, now=now
+    )
+    return sum(amount for _, amount in refunds)
+
+
+def payment_history(*, booking: Booking) -> QuerySet[Payment]:
+    return booking.payments.prefetch_related("refunds")
+
+
+def payment_visible_to(*, user: User) -> QuerySet[Payment]:
+    """Payments of the bookings `user` may open."""
+    return Payment.objects.select_related(
+        "booking__session_type__studio", "booking__client"
+    ).filter(booking__in=booking_visible_to(user=user))
+
+
+def payment_get_for(*, user: User, pk: int) -> Payment:
+    try:
+        return payment_visible_to(user=user).get(pk=pk)
+    except Payment.DoesNotExist:
+        raise Http404("No such payment") from None
+
+
+def refund_get_for(*, user: User, pk: int) -> Refund:
+    try:
+        return Refund.objects.select_related(
+            "payment__booking__session_type__studio", "payment__booking__client"
+        ).get(pk=pk, payment__in=payment_visible_to(user=user))
+    except Refund.DoesNotExist:
+        raise Http404("No such refund") from None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a client is told about money that moved: one per payment and per refund."""
+
+    number: str
+    title: str
+    amount_minor: int
+    currency: str
+    at: datetime
+    booking: Booking
+    provider: str
+    provider_id: str
+    test_mode: bool
+    url: str
+    reason: str = ""
+
+
+def receipt_of_payment(payment: Payment) -> Receipt:
+    if payment.status != Payment.Status.SUCCEEDED:
+        raise Http404("This payment has not gone through.")
+    return Receipt(
+        number=f"P-{payment.pk:06d}",
+        title=f"{payment.get_kind_display()} received",
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        at=payment.succeeded_at,
+        booking=payment.booking,
+        provider=payment.get_provider_display(),
+        provider_id=payment.intent_id,
+        test_mode=payment.provider == Payment.Provider.TEST_MODE,
+        url=reverse("payment_receipt", args=[payment.pk]),
+    )
+
+
+def receipt_of_refund(refund: Refund) -> Receipt:
+    payment = refund.payment
+    return Receipt(
+        number=f"R-{refund.pk:06d}",
+        title="Refund",
+        amount_minor=refund.amount_minor,
+        currency=payment.currency,
+        at=refund.created_at,
+        booking=payment.booking,
+        provider=payment.get_provider_display(),
+        provider_id=refund.provider_refund_id,
+        test_mode=payment.provider == Payment.Provider.TEST_MODE,
+        url=reverse("refund_receipt", args=[refund.pk]),
+        reason=refund.reason,
+    )

@@ -16,7 +16,17 @@ from studio.models import User
 
 from .models import Booking, BookingEvent, Payment, PaymentEvent, Refund, SessionType
 from .payments import payment_provider, provider_for
-from .selectors import Slot, live_deposit, overlapping_bookings, slot_list, slots_near
+from .selectors import (
+    Slot,
+    acts_for_studio,
+    balance_due_minor,
+    cancellation_cutoff,
+    cancellation_refunds,
+    live_payment,
+    overlapping_bookings,
+    slot_list,
+    slots_near,
+)
 
 # PostgreSQL's SQLSTATEs for losing a race over a photographer's time: the exclusion constraint
 # rejected the row, or two conflicting inserts waited on each other and one was aborted.
@@ -261,13 +271,9 @@ def _check_details(session_type: SessionType, location_address: str) -> None:
         raise BookingError("address_required", "Please give the address of the location.")
 
 
-def _acts_for_studio(user: User, booking: Booking) -> bool:
-    return user.role == User.Role.STAFF and user.studio_id == booking.session_type.studio_id
-
-
 def _check_may_change(actor: User, booking: Booking) -> None:
     """The client or the studio's staff change a booking; photographers ask the staff."""
-    if booking.client_id != actor.pk and not _acts_for_studio(actor, booking):
+    if booking.client_id != actor.pk and not acts_for_studio(actor, booking):
         raise BookingError(
             "studio_staff_only",
             "Only the client or the studio's staff can change this booking.",
@@ -275,14 +281,13 @@ def _check_may_change(actor: User, booking: Booking) -> None:
         )
 
 
-def _check_client_cutoff(booking: Booking, actor: User, now: datetime, action: str) -> None:
-    if booking.status != Booking.Status.CONFIRMED or _acts_for_studio(actor, booking):
+def _check_client_cutoff(booking: Booking, actor: User, now: datetime) -> None:
+    if booking.status != Booking.Status.CONFIRMED or acts_for_studio(actor, booking):
         return
-    cutoff = booking.start - timedelta(hours=booking.studio.cancellation_cutoff_hours)
-    if now >= cutoff:
+    if now >= cancellation_cutoff(booking):
         raise BookingError(
             "cutoff_passed",
-            f"Bookings can only be {action} up to {booking.studio.cancellation_cutoff_hours} hours "
+            f"Bookings can only be moved up to {booking.studio.cancellation_cutoff_hours} hours "
             "before the session. Please contact the studio.",
             status=409,
         )
@@ -291,7 +296,11 @@ def _check_client_cutoff(booking: Booking, actor: User, now: datetime, action: s
 def booking_cancel(
     *, booking: Booking, actor: User, reason: str = "", now: datetime | None = None
 ) -> Booking:
-    """Cancel a booking: the client before the policy's cutoff, the studio at any time."""
+    """Cancel a booking and refund by the studio's policy.
+
+    The client gets everything back before the cutoff and loses the deposit after it; the studio
+    may cancel at any time and refunds everything.
+    """
     now = now or timezone.now()
     _check_may_change(actor, booking)
     if booking.status == Booking.Status.CANCELLED:
@@ -302,8 +311,10 @@ def booking_cancel(
             f"This booking is {booking.get_status_display().lower()}.",
             status=409,
         )
-    _check_client_cutoff(booking, actor, now, "cancelled")
+    by = "studio" if acts_for_studio(actor, booking) else "client"
     with transaction.atomic():
+        # Payments first, then the booking: the same lock order as a payment event's.
+        payments = list(Payment.objects.select_for_update().filter(booking=booking))
         was_confirmed = booking.status == Booking.Status.CONFIRMED
         changed = Booking.objects.filter(pk=booking.pk, status=booking.status).update(
             status=Booking.Status.CANCELLED,
@@ -317,8 +328,13 @@ def booking_cancel(
             if booking.status == Booking.Status.CANCELLED:
                 return booking
             raise BookingError("not_cancellable", "This booking changed meanwhile.", status=409)
-        by = "studio" if _acts_for_studio(actor, booking) else "client"
         _record(booking, actor, "cancelled", by=by, reason=reason.strip())
+        refunds = cancellation_refunds(
+            booking=booking, payments=payments, by_studio=by == "studio", now=now
+        )
+        for payment, amount in refunds:
+            _refund_record(payment, amount, f"cancelled by the {by}")
+            _record(booking, actor, "refunded", amount=amount, reason=f"cancelled by the {by}")
         if was_confirmed:
             _send_email_on_commit(booking, "cancellation")
     return booking
@@ -337,7 +353,7 @@ def booking_reschedule(
     _check_may_change(actor, booking)
     if booking.status != Booking.Status.CONFIRMED:
         raise BookingError("not_reschedulable", "Only confirmed bookings can be moved.", status=409)
-    _check_client_cutoff(booking, actor, now, "moved")
+    _check_client_cutoff(booking, actor, now)
     session_type = booking.session_type
     start = start.astimezone(UTC)
     blocked = _blocked(session_type, start)
@@ -387,11 +403,21 @@ def booking_expire_holds(*, now: datetime | None = None) -> int:
 
 
 def booking_complete_finished(*, now: datetime | None = None) -> int:
-    """Mark confirmed sessions that have ended as completed; return how many."""
+    """Mark confirmed sessions that have ended as completed, asking for any balance; return how
+    many. Each is claimed by a conditional UPDATE, so two workers never ask twice."""
     now = now or timezone.now()
-    return Booking.objects.filter(status=Booking.Status.CONFIRMED, end__lte=now).update(
-        status=Booking.Status.COMPLETED
-    )
+    finished = Booking.objects.filter(status=Booking.Status.CONFIRMED, end__lte=now)
+    completed = 0
+    for booking in finished:
+        with transaction.atomic():
+            if not Booking.objects.filter(pk=booking.pk, status=Booking.Status.CONFIRMED).update(
+                status=Booking.Status.COMPLETED
+            ):
+                continue
+            completed += 1
+            if balance_due_minor(booking=booking):
+                _send_email_on_commit(booking, "balance_due")
+    return completed
 
 
 def booking_claim_due_reminders(*, now: datetime | None = None) -> list[int]:
@@ -435,30 +461,79 @@ def payment_start(
     Booking.objects.filter(pk=booking.pk).update(
         location_address=location_address.strip(), notes=notes.strip()
     )
-    if payment := live_deposit(booking=booking):
+    return _payment_open(booking, actor, Payment.Kind.DEPOSIT, booking.deposit_minor)
+
+
+def balance_payment_start(*, booking: Booking, actor: User) -> Payment:
+    """Open the payment of what is left of the price; asking again returns the same one."""
+    _check_is_client(actor, booking, "pays for")
+    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
+        raise BookingError("not_payable", "This booking has no balance to pay.", status=409)
+    if payment := live_payment(booking=booking, kind=Payment.Kind.BALANCE):
+        return payment
+    due = balance_due_minor(booking=booking)
+    if not due:
+        raise BookingError("nothing_due", "This booking is paid in full.", status=409)
+    return _payment_open(booking, actor, Payment.Kind.BALANCE, due)
+
+
+def _payment_open(booking: Booking, actor: User, kind: str, amount_minor: int) -> Payment:
+    if payment := live_payment(booking=booking, kind=kind):
         return payment
     provider = payment_provider()
     intent = provider.create_intent(
-        amount_minor=booking.deposit_minor,
+        amount_minor=amount_minor,
         currency=booking.currency,
-        metadata={"booking_id": str(booking.pk)},
-        idempotency_key=f"booking-{booking.pk}-deposit",
+        metadata={"booking_id": str(booking.pk), "kind": kind},
+        idempotency_key=f"booking-{booking.pk}-{kind}",
     )
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
                 booking=booking,
-                kind=Payment.Kind.DEPOSIT,
+                kind=kind,
                 provider=provider.name,
                 intent_id=intent.id,
                 client_secret=intent.client_secret,
-                amount_minor=booking.deposit_minor,
+                amount_minor=amount_minor,
                 currency=booking.currency,
             )
-            _record(booking, actor, "payment_started", payment=payment.pk)
+            _record(booking, actor, "payment_started", payment=payment.pk, of=kind)
             return payment
     except IntegrityError:
-        return live_deposit(booking=booking)  # a second request of the same client won the race
+        # A second request of the same client won the race.
+        return live_payment(booking=booking, kind=kind)
+
+
+def refund_issue(
+    *, payment: Payment, actor: User, amount_minor: int, reason: str, request_key: str
+) -> Refund:
+    """Refund part or all of a payment on the studio's word; the same request_key refunds once."""
+    idempotency_key = f"refund-request-{request_key}"
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        booking = payment.booking
+        if not acts_for_studio(actor, booking):
+            raise BookingError(
+                "studio_staff_only", "Only the studio's staff can refund.", status=403
+            )
+        if done := Refund.objects.filter(idempotency_key=idempotency_key).first():
+            return done
+        left = payment.amount_minor - payment.refunded_minor
+        if payment.status != Payment.Status.SUCCEEDED or not left:
+            raise BookingError(
+                "not_refundable", "Nothing of this payment is left to refund.", status=409
+            )
+        if not 0 < amount_minor <= left:
+            raise BookingError(
+                "bad_amount",
+                f"Refund more than 0 and at most {left / 100:.2f} {payment.currency}.",
+            )
+        if not reason.strip():
+            raise BookingError("reason_required", "Say why the money goes back.")
+        refund = _refund_record(payment, amount_minor, reason.strip(), key=idempotency_key)
+        _record(booking, actor, "refunded", amount=amount_minor, reason=reason.strip())
+    return refund
 
 
 def payment_event_record(*, event: dict) -> PaymentEvent | None:
@@ -517,9 +592,12 @@ def _payment_succeeded(intent_id: str, now: datetime) -> None:
     payment.save(update_fields=["status", "succeeded_at"])
     booking = payment.booking
     _record(booking, None, "payment_succeeded", payment=payment.pk, amount=payment.amount_minor)
+    _send_receipt_on_commit("payment", payment.pk)
     if payment.refunded_minor >= payment.amount_minor:
         _cancel_for_payment(booking, now, "The payment was refunded.")
-    elif booking.status == Booking.Status.CONFIRMED:
+    elif booking.status == Booking.Status.CANCELLED:
+        _refund_rest(payment, "the booking was cancelled before the payment arrived")
+    elif payment.kind == Payment.Kind.BALANCE or booking.status == Booking.Status.CONFIRMED:
         return
     elif not _confirm_paid(booking, now):
         _refund_late_payment(payment, now)
@@ -560,16 +638,20 @@ def _cancel_for_payment(booking: Booking, now: datetime, reason: str) -> None:
 
 def _refund_late_payment(payment: Payment, now: datetime) -> None:
     """The money came after someone else took the time: give all of it back, and say so."""
-    booking = payment.booking
     _cancel_for_payment(
-        booking, now, "The payment arrived after the time was booked by someone else."
+        payment.booking, now, "The payment arrived after the time was booked by someone else."
     )
-    refund = _refund_record(payment, payment.amount_minor - payment.refunded_minor, "late payment")
-    _record(booking, None, "refunded", amount=refund.amount_minor, reason="late payment")
-    _send_email_on_commit(booking, "late_payment_refunded")
+    _refund_rest(payment, "late payment")
+    _send_email_on_commit(payment.booking, "late_payment_refunded")
 
 
-def _refund_record(payment: Payment, amount_minor: int, reason: str) -> Refund:
+def _refund_rest(payment: Payment, reason: str) -> None:
+    amount = payment.amount_minor - payment.refunded_minor
+    _refund_record(payment, amount, reason)
+    _record(payment.booking, None, "refunded", amount=amount, reason=reason)
+
+
+def _refund_record(payment: Payment, amount_minor: int, reason: str, key: str = "") -> Refund:
     """Write the refund down, then (on commit) send it to the provider under its idempotency key."""
     from .tasks import refund_send_task
 
@@ -577,15 +659,16 @@ def _refund_record(payment: Payment, amount_minor: int, reason: str) -> Refund:
         payment=payment,
         amount_minor=amount_minor,
         reason=reason,
-        idempotency_key=f"refund-{payment.intent_id}-{payment.refunds.count() + 1}",
+        idempotency_key=key or f"refund-{payment.intent_id}-{payment.refunds.count() + 1}",
     )
     Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount_minor)
+    payment.refunded_minor += amount_minor
     transaction.on_commit(lambda: refund_send_task.delay(refund.pk))
     return refund
 
 
 def refund_send(*, refund_pk: int) -> None:
-    """Ask the provider for the refund; retrying uses the same key, so it happens once."""
+    """Ask the provider for the refund, once: a retry finds the refund an earlier try made."""
     refund = Refund.objects.select_related("payment").get(pk=refund_pk)
     if refund.provider_refund_id:
         return
@@ -594,7 +677,17 @@ def refund_send(*, refund_pk: int) -> None:
         amount_minor=refund.amount_minor,
         idempotency_key=refund.idempotency_key,
     )
-    Refund.objects.filter(pk=refund.pk).update(provider_refund_id=provider_refund_id)
+    sent = Refund.objects.filter(pk=refund.pk, provider_refund_id="").update(
+        provider_refund_id=provider_refund_id
+    )
+    if sent:
+        _send_receipt_on_commit("refund", refund.pk)
+
+
+def _send_receipt_on_commit(kind: str, pk: int) -> None:
+    from .tasks import receipt_email_task
+
+    transaction.on_commit(lambda: receipt_email_task.delay(kind, pk))
 
 
 def _charge_refunded(intent_id: str, amount_refunded: int, now: datetime) -> None:

@@ -6,9 +6,9 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import services
-from .emails import send_booking_email
-from .models import Booking, PaymentEvent
+from . import selectors, services
+from .emails import send_booking_email, send_receipt_email
+from .models import Booking, Payment, PaymentEvent, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +19,7 @@ EMAIL_FOR_STATUS = {
     "rescheduled": {Booking.Status.CONFIRMED},
     "cancellation": {Booking.Status.CANCELLED},
     "late_payment_refunded": {Booking.Status.CANCELLED},
+    "balance_due": {Booking.Status.COMPLETED},
 }
 
 
@@ -36,7 +37,24 @@ def booking_email_task(booking_id: int, kind: str) -> None:
     )
     if booking is None or booking.status not in EMAIL_FOR_STATUS[kind]:
         return  # gone, or overtaken (e.g. cancelled before its confirmation went out)
+    if kind == "balance_due" and not selectors.balance_due_minor(booking=booking):
+        return  # paid meanwhile
     send_booking_email(booking, kind)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_jitter=True, max_retries=5)
+def receipt_email_task(kind: str, pk: int) -> None:
+    """E-mail the receipt of a payment or a refund."""
+    related = "booking__session_type__studio", "booking__client"
+    if kind == "payment":
+        payment = Payment.objects.select_related(*related).filter(pk=pk).first()
+        receipt = payment and selectors.receipt_of_payment(payment)
+    else:
+        refund = Refund.objects.select_related(*(f"payment__{r}" for r in related))
+        refund = refund.filter(pk=pk).first()
+        receipt = refund and selectors.receipt_of_refund(refund)
+    if receipt:
+        send_receipt_email(receipt)
 
 
 @shared_task
@@ -89,3 +107,14 @@ def payment_events_retry_task() -> int:
 )
 def refund_send_task(refund_pk: int) -> None:
     services.refund_send(refund_pk=refund_pk)
+
+
+@shared_task
+def refunds_retry_task() -> int:
+    """Queue refunds still unsent after fifteen minutes (retries ran out, a worker died)."""
+    stale = Refund.objects.filter(
+        provider_refund_id="", created_at__lt=timezone.now() - timedelta(minutes=15)
+    ).values_list("pk", flat=True)
+    for refund_pk in stale:
+        refund_send_task.delay(refund_pk)
+    return len(stale)

@@ -12,7 +12,11 @@ urlpatterns = [
     path("bookings/<int:pk>/cancel/", views.cancel, name="booking_cancel"),
     path("bookings/<int:pk>/reschedule/", views.reschedule, name="booking_reschedule"),
     path("schedule/", views.schedule, name="schedule"),
+    path("bookings/<int:pk>/balance/", views.balance, name="booking_balance"),
     path("payments/<int:pk>/", views.pay, name="payment_pay"),
+    path("payments/<int:pk>/refund/", views.refund, name="payment_refund"),
+    path("payments/<int:pk>/receipt/", views.payment_receipt, name="payment_receipt"),
+    path("refunds/<int:pk>/receipt/", views.refund_receipt, name="refund_receipt"),
     path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]
 
@@ -30,6 +34,17 @@ api_urlpatterns = [
     path(
         "bookings/<int:pk>/payment/", apis.BookingPaymentApi.as_view(), name="api_booking_payment"
     ),
+    path(
+        "bookings/<int:pk>/payments/",
+        apis.BookingPaymentListApi.as_view(),
+        name="api_booking_payments",
+    ),
+    path(
+        "bookings/<int:pk>/balance-payment/",
+        apis.BalancePaymentApi.as_view(),
+        name="api_booking_balance_payment",
+    ),
+    path("payments/<int:pk>/refunds/", apis.PaymentRefundApi.as_view(), name="api_payment_refunds"),
     path(
         "bookings/<int:pk>/reschedule/",
         apis.BookingRescheduleApi.as_view(),

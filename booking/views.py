@@ -18,9 +18,9 @@ from studio.models import User
 from studio.timezones import viewer_zone, zone_names
 
 from . import selectors, services
-from .forms import BookingDetailsForm, CancelForm, DayForm, SlotChoiceForm
+from .forms import BookingDetailsForm, CancelForm, DayForm, RefundForm, SlotChoiceForm
 from .models import Booking, Payment
-from .payments import test_mode_succeeded, verify_webhook
+from .payments import simulated_success_event, verify_webhook
 
 DAYS_PER_PAGE = 7
 
@@ -132,12 +132,12 @@ def details(request, pk: int):
 
 @login_required
 def pay(request, pk: int):
-    """The deposit's pay page: Stripe's Payment Element, or the test-mode stand-in."""
+    """A payment's page: Stripe's Payment Element, or the test-mode stand-in."""
     payment = selectors.payment_get_for_client(client=request.user, pk=pk)
     test_mode = payment.provider == Payment.Provider.TEST_MODE
     if request.method == "POST" and test_mode and payment.status == Payment.Status.PENDING:
         if request.POST.get("outcome") == "succeed":
-            services.payment_event_record(event=test_mode_succeeded(payment))
+            services.payment_event_record(event=simulated_success_event(payment))
             return redirect(payment.booking)
         messages.error(request, "The test payment failed (as asked). Try again.")
     return render(
@@ -151,6 +151,77 @@ def pay(request, pk: int):
             "return_url": request.build_absolute_uri(payment.booking.get_absolute_url()),
         },
     )
+
+
+@login_required
+def balance(request, pk: int):
+    """Where the e-mail's link leads: the rest of the price, paid after the session."""
+    booking = _client_booking(request, pk)
+    if request.method == "POST":
+        try:
+            payment = services.balance_payment_start(booking=booking, actor=request.user)
+        except services.BookingError as error:
+            messages.error(request, error.message)
+            return redirect(booking)
+        return redirect("payment_pay", pk=payment.pk)
+    return render(
+        request,
+        "booking/balance.html",
+        {
+            "booking": booking,
+            "balance_minor": selectors.balance_due_minor(booking=booking),
+            "pending": selectors.live_payment(booking=booking, kind=Payment.Kind.BALANCE),
+        },
+    )
+
+
+@login_required
+@require_POST
+def refund(request, pk: int):
+    """A refund the studio's staff give from the booking page."""
+    payment = selectors.payment_get_for(user=request.user, pk=pk)
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(payment.booking)
+    try:
+        refund = services.refund_issue(
+            payment=payment,
+            actor=request.user,
+            amount_minor=form.amount_minor(),
+            reason=form.cleaned_data["reason"],
+            request_key=str(form.cleaned_data["request_key"]),
+        )
+    except services.BookingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Refund {selectors.receipt_of_refund(refund).number} is on its way."
+        )
+    return redirect(payment.booking)
+
+
+def _form_errors(form) -> str:
+    return " ".join(
+        f"{form.fields[f].label or f.title()}: {' '.join(e)}" for f, e in form.errors.items()
+    )
+
+
+@login_required
+def payment_receipt(request, pk: int):
+    payment = selectors.payment_get_for(user=request.user, pk=pk)
+    return _receipt_page(request, selectors.receipt_of_payment(payment))
+
+
+@login_required
+def refund_receipt(request, pk: int):
+    refund = selectors.refund_get_for(user=request.user, pk=pk)
+    return _receipt_page(request, selectors.receipt_of_refund(refund))
+
+
+def _receipt_page(request, receipt):
+    zone, _ = viewer_zone(request, receipt.booking.studio.time_zone)
+    return render(request, "booking/receipt.html", {"receipt": receipt, "zone": zone})
 
 
 @csrf_exempt
@@ -171,6 +242,8 @@ def stripe_webhook(request):
 def booking_detail(request, pk: int):
     booking = selectors.booking_get_for(user=request.user, pk=pk)
     zone, _ = viewer_zone(request, booking.studio.time_zone)
+    now = timezone.now()
+    for_studio = selectors.acts_for_studio(request.user, booking)
     return render(
         request,
         "booking/booking_detail.html",
@@ -179,9 +252,16 @@ def booking_detail(request, pk: int):
             "zone": zone,
             "studio_zone": booking.studio.zone,
             "cancel_form": CancelForm(),
-            "deposit": selectors.live_deposit(booking=booking),
-            "now": timezone.now(),
-            "cutoff": booking.start - timedelta(hours=booking.studio.cancellation_cutoff_hours),
+            "deposit": selectors.live_payment(booking=booking),
+            "payments": selectors.payment_history(booking=booking),
+            "balance_minor": selectors.balance_due_minor(booking=booking),
+            "cancel_refund_minor": selectors.cancellation_refund_minor(
+                booking=booking, by_studio=for_studio, now=now
+            ),
+            "for_studio": for_studio,
+            "refund_form": RefundForm() if for_studio else None,
+            "now": now,
+            "cutoff": selectors.cancellation_cutoff(booking),
             "events": booking.events.select_related("actor"),
         },
     )

@@ -156,6 +156,39 @@ STORAGES = {
     },
 }
 
+# Delivery: photos on local disk under MEDIA_ROOT, or in an S3-compatible bucket when one is named
+# (private objects; browsers get signed URLs that expire after DELIVERY_SIGNED_URL_SECONDS).
+DELIVERY_SIGNED_URL_SECONDS = env_int("DELIVERY_SIGNED_URL_SECONDS", 60)
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+            "signature_version": "s3v4",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": DELIVERY_SIGNED_URL_SECONDS,
+            "file_overwrite": True,
+        },
+    }
+# Uploads bigger than this go to a temporary file while they arrive, never into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 200)
+DELIVERY_MAX_UPLOAD_BYTES = env_int("DELIVERY_MAX_UPLOAD_BYTES", 200_000_000)
+# Pillow refuses images above this many pixels (decompression bombs); also Image.MAX_IMAGE_PIXELS.
+DELIVERY_MAX_IMAGE_PIXELS = env_int("DELIVERY_MAX_IMAGE_PIXELS", 150_000_000)
+DELIVERY_PIN_WINDOW_SECONDS = env_int("DELIVERY_PIN_WINDOW_SECONDS", 15 * 60)
+DELIVERY_PIN_TRIES_PER_LINK_AND_IP = env_int("DELIVERY_PIN_TRIES_PER_LINK_AND_IP", 5)
+DELIVERY_PIN_TRIES_PER_LINK = env_int("DELIVERY_PIN_TRIES_PER_LINK", 20)
+DELIVERY_PIN_TRIES_PER_IP = env_int("DELIVERY_PIN_TRIES_PER_IP", 30)
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -211,6 +244,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.payment_events_retry_task",
         "schedule": 5 * 60.0,
     },
+    "retry-refunds": {"task": "booking.tasks.refunds_retry_task", "schedule": 15 * 60.0},
     "complete-finished": {
         "task": "booking.tasks.booking_complete_finished_task",
         "schedule": crontab(minute=5),
@@ -222,6 +256,7 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # another Stripe-protocol server, e.g. localstripe
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 30)
 if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
 

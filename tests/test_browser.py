@@ -146,3 +146,32 @@ def test_new_client_signs_up_and_books(page, live_server, session_type):
     assert client.full_name == "Grace Hopper"
     assert client.time_zone == BROWSER_ZONE  # taken from the browser on the sign-up form
     assert_one_confirmed_booking(client, start)
+
+
+def test_client_pays_the_deposit_in_test_mode(page, live_server, session_type):
+    session_type.price_minor, session_type.deposit_minor = 20000, 5000
+    session_type.save()
+    client = factories.UserFactory(email="lin@example.com")
+    page.goto(live_server.url + "/login/")
+    page.get_by_label("E-mail").fill(client.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    open_slots_in_browser_zone(page, live_server, session_type)
+
+    page.locator(".slots form button").first.click()
+    page.get_by_role("button", name="Continue to payment").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Pay the deposit"))).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("Test mode — no real money.")
+    page.get_by_role("button", name="Pay (fails)").click()
+    expect(page.get_by_text("The test payment failed (as asked).")).to_be_visible()
+    assert Booking.objects.get().status == Booking.Status.HELD
+
+    page.get_by_role("button", name="Pay (succeeds)").click()
+
+    expect(page.locator("#booking-status")).to_have_text("Confirmed")
+    expect(page.get_by_text("still to pay: 150.00 EUR")).to_be_visible()
+    page.get_by_role("link", name="Receipt").click()
+    expect(page.locator("#receipt-amount")).to_have_text("50.00 EUR")
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert [p.status for p in booking.payments.all()] == ["succeeded"]

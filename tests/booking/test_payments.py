@@ -19,13 +19,6 @@ SECRET = "whsec_test_secret"
 
 
 @pytest.fixture
-def deposit_type(session_type):
-    session_type.price_minor, session_type.deposit_minor = 20000, 5000
-    session_type.save()
-    return session_type
-
-
-@pytest.fixture
 def stripe_webhooks(settings):
     settings.STRIPE_WEBHOOK_SECRET = SECRET
 
@@ -35,6 +28,10 @@ def signed(event: dict, secret: str = SECRET, timestamp: int | None = None) -> t
     timestamp = int(time.time()) if timestamp is None else timestamp
     signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
     return payload, f"t={timestamp},v1={signature}"
+
+
+def subjects() -> list[str]:
+    return [message.subject for message in mail.outbox]
 
 
 def deliver(client, event, **signing):
@@ -81,7 +78,10 @@ def test_test_mode_pays_and_confirms_through_the_pages(
         "test_mode",
         5000,
     )
-    assert len(mail.outbox) == 1
+    assert subjects() == [
+        f"Receipt P-{payment.pk:06d}: deposit received, {deposit_type.name}",
+        f"Your session is booked: {deposit_type.name}",
+    ]
 
 
 def test_a_failed_test_payment_leaves_the_booking_waiting(client, client_user, held_with_payment):
@@ -212,7 +212,10 @@ def test_the_same_event_five_times_at_once_confirms_once(
     assert PaymentEvent.objects.count() == 1 and Payment.objects.count() == 1
     assert Booking.objects.get().status == "confirmed"
     assert booking.events.filter(kind="confirmed").count() == 1
-    assert len(mail.outbox) == 1
+    assert [s.split(":")[0] for s in subjects()] == [
+        f"Receipt P-{payment.pk:06d}",
+        "Your session is booked",
+    ]
 
 
 ORDERS = list(itertools.permutations(["succeeded", "refunded", "expired"]))
@@ -255,8 +258,11 @@ def test_a_late_payment_for_a_taken_slot_is_refunded(
     assert refund.amount_minor == 5000 and refund.provider_refund_id.startswith("re_testmode_")
     assert Booking.objects.get(pk=first.pk).status == "held"  # the slot stays the other client's
     assert PaymentEvent.objects.get(pk=recorded.pk).processed_at
-    (message,) = mail.outbox
+    receipt, message, refund_receipt = mail.outbox
     assert "refunded" in message.subject and "someone else booked it" in message.body
+    assert receipt.subject.startswith("Receipt P-") and "50.00 EUR" in receipt.body
+    assert refund_receipt.subject.startswith(f"Receipt R-{refund.pk:06d}: refund")
+    assert refund.provider_refund_id in refund_receipt.body
 
 
 def test_a_late_payment_for_a_free_slot_still_confirms(held_with_payment):

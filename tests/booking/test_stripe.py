@@ -1,8 +1,10 @@
 """Deposits against a real Stripe protocol peer: localstripe, started here on 127.0.0.1."""
 
+import http.server
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -11,6 +13,7 @@ import stripe
 
 from booking import services
 from booking.models import Booking, Payment, Refund
+from studio.celery import app
 from tests.factories import UserFactory
 from tests.helpers import wait_for
 
@@ -122,3 +125,81 @@ def test_refunds_go_to_stripe_once(stripe_settings, session_type, photographer, 
     refund.refresh_from_db()
     at_stripe = stripe_settings.v1.refunds.list(params={"payment_intent": payment.intent_id})
     assert [r.id for r in at_stripe.data] == [refund.provider_refund_id]
+
+
+class AnswerLostOnce:
+    """A proxy to localstripe that lets the first refund through but loses Stripe's answer:
+    the client times out not knowing that the refund was made."""
+
+    def __init__(self, upstream: str, delay: float):
+        self.refunds_reached_stripe = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.forward()
+
+            def do_POST(self):
+                self.forward()
+
+            def forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                answer = requests.request(
+                    self.command,
+                    upstream + self.path,
+                    data=body,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                    timeout=10,
+                )
+                if self.command == "POST" and self.path.startswith("/v1/refunds"):
+                    proxy.refunds_reached_stripe += 1
+                    if proxy.refunds_reached_stripe == 1:
+                        time.sleep(delay)  # longer than the client waits
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", ""))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_refund_retried_after_a_timeout_is_made_once(
+    stripe_settings, settings, localstripe_url, session_type, photographer, at
+):
+    session_type.deposit_minor = 5000
+    session_type.save()
+    client = UserFactory()
+    booking = services.booking_hold(client=client, session_type=session_type, start=at(12))
+    payment = services.payment_start(booking=booking, actor=client)
+    pay_by_card(stripe_settings, payment.intent_id)
+    wait_for(
+        lambda: Booking.objects.get(pk=booking.pk).status == "confirmed",
+        timeout=15,
+        what="the payment webhook",
+    )
+    proxy = AnswerLostOnce(localstripe_url, delay=3)
+    settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS = proxy.url, 1
+    # As on a worker: the task's failure goes to its retry rather than up to the caller.
+    app.conf.task_eager_propagates = False
+    try:
+        booking.refresh_from_db()
+        # Cancelling before the cutoff refunds the deposit; its task times out, then retries.
+        services.booking_cancel(booking=booking, actor=client)
+    finally:
+        app.conf.task_eager_propagates = True
+        proxy.close()
+
+    (refund,) = Refund.objects.all()
+    at_stripe = stripe_settings.v1.refunds.list(params={"payment_intent": payment.intent_id})
+    assert proxy.refunds_reached_stripe == 1
+    assert [(r.id, r.amount) for r in at_stripe.data] == [(refund.provider_refund_id, 5000)]
