@@ -33,7 +33,7 @@ MOTION_ANISOTROPY = 0.45  # above, a blurred photo is called motion blur rather 
 # Eyes: lid gap ÷ eye width from the iris model's eye contour (open ≈ 0.3, closed ≈ 0.08).
 EYE_CLOSED = 0.15
 # Face brightness (mean luma of the inner face, 0–255).
-FACE_DARK, FACE_TOO_DARK = 80, 55
+FACE_DARK, FACE_TOO_DARK = 100, 80
 FACE_BRIGHT, FACE_TOO_BRIGHT = 205, 225
 # Whole frame, when there is no face to judge by.
 FRAME_TOO_DARK, FRAME_TOO_BRIGHT = 40, 200

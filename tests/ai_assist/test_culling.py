@@ -1,0 +1,204 @@
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ai_assist.culling import (
+    KEEP,
+    MAYBE,
+    REJECT,
+    Learner,
+    PhotoSignals,
+    ShootPhoto,
+    analyse_image,
+    cull_shoot,
+    cull_signals,
+    decide,
+)
+from ai_assist.vision.faces import find_faces
+from tests.ai_assist import photos
+
+START = datetime(2025, 6, 1, 14, 0, 0)
+
+
+def cull(image: np.ndarray, name: str = "IMG_0001"):
+    return decide(analyse_image(image, name=name))
+
+
+def test_a_sharp_well_exposed_portrait_is_kept_without_complaint():
+    decision = cull(photos.astronaut())
+
+    assert decision.decision == KEEP
+    assert decision.reasons == []
+    assert decision.score >= 90
+
+
+@pytest.mark.parametrize("sigma", [1.5, 3.0])
+def test_a_defocused_portrait_is_rejected_as_face_out_of_focus(sigma):
+    decision = cull(photos.defocus(photos.astronaut(), sigma))
+
+    assert decision.decision == REJECT
+    assert decision.reasons[0] == "face out of focus"
+
+
+@pytest.mark.parametrize("angle", [0, 60])
+def test_camera_shake_is_rejected_as_motion_blur_not_missed_focus(angle):
+    decision = cull(photos.motion_blur(photos.astronaut(), 11, angle))
+
+    assert decision.decision == REJECT
+    assert decision.reasons[0] == "motion blur on the face"
+
+
+def test_an_underexposed_portrait_is_rejected_for_the_dark_face():
+    decision = cull(photos.exposed(photos.astronaut(), -3))
+
+    assert decision.decision == REJECT
+    assert "underexposed: face too dark" in decision.reasons
+
+
+def test_an_overexposed_portrait_is_rejected_for_the_washed_out_face():
+    decision = cull(photos.exposed(photos.astronaut(), 1.5))
+
+    assert decision.decision == REJECT
+    assert "overexposed: face washed out" in decision.reasons
+
+
+def test_a_face_cut_by_the_frame_is_rejected_but_a_forehead_crop_is_fine():
+    image = photos.astronaut()
+
+    assert cull(image[:, 205:]).reasons[0] == "face cut off by the frame"
+    assert cull(image[:, 205:]).decision == REJECT
+    assert cull(image[90:]).decision == KEEP
+
+
+def test_a_closed_eye_is_named():
+    image = photos.astronaut()
+    face = find_faces(image)[0]
+
+    winking = cull(photos.close_eyes(image, face, which=("left",)))
+    blinking = cull(photos.close_eyes(image, face))
+
+    assert winking.decision == REJECT and winking.reasons == ["left eye closed"]
+    assert blinking.decision == REJECT and blinking.reasons == ["eyes closed"]
+
+
+def test_a_photo_without_a_face_is_judged_on_the_whole_frame():
+    sharp = cull(photos.no_face())
+    blurred = cull(photos.defocus(photos.no_face(), 3))
+
+    assert sharp.decision == MAYBE and sharp.reasons == ["no face found"]
+    assert blurred.decision == REJECT and "photo out of focus" in blurred.reasons
+
+
+def test_a_burst_keeps_its_sharpest_frame_and_marks_the_others_as_duplicates():
+    image = photos.astronaut()
+    frames = [
+        photos.defocus(photos.shifted(image, 3, 1, seed=1), 1.2),
+        photos.shifted(image, 1, 0, seed=2),
+        photos.motion_blur(photos.shifted(image, -2, 2, seed=3), 5),
+    ]
+    shoot = [
+        ShootPhoto(f"IMG_04{10 + i}", photos.jpeg(frame, taken_at=START), None)
+        for i, frame in enumerate(frames)
+    ]
+    # Same place, but 10 minutes later: another moment, not part of the burst.
+    shoot.append(ShootPhoto("IMG_0500", photos.jpeg(image, taken_at=START + timedelta(minutes=10))))
+    shoot.append(ShootPhoto("IMG_0501", photos.jpeg(photos.no_face(), taken_at=START)))
+
+    results = {r.name: r for r in cull_shoot(shoot)}
+
+    assert results["IMG_0411"].decision == KEEP and results["IMG_0411"].duplicate_of is None
+    for name in ("IMG_0410", "IMG_0412"):
+        assert results[name].decision == REJECT
+        assert results[name].duplicate_of == "IMG_0411"
+        assert results[name].reasons[0] == "duplicate of IMG_0411, sharper there"
+    assert results["IMG_0410"].burst == results["IMG_0411"].burst == results["IMG_0412"].burst
+    assert results["IMG_0500"].burst is None and results["IMG_0501"].burst is None
+
+
+def test_a_burst_prefers_the_frame_with_open_eyes():
+    image = photos.astronaut()
+    face = find_faces(image)[0]
+    blink = photos.close_eyes(image, face)
+    shoot = [
+        ShootPhoto("IMG_0001", photos.jpeg(blink), START),
+        ShootPhoto(
+            "IMG_0002", photos.jpeg(photos.shifted(image, 2, 0)), START + timedelta(seconds=1)
+        ),
+    ]
+
+    first, second = cull_shoot(shoot)
+
+    assert second.decision == KEEP
+    assert first.reasons[0] == "duplicate of IMG_0002, eyes open there"
+
+
+def test_signals_survive_a_round_trip_through_json():
+    import json
+
+    signals = analyse_image(photos.astronaut(), name="IMG_0001", taken_at=START)
+    again = PhotoSignals.from_dict(json.loads(json.dumps(signals.to_dict())))
+
+    assert again == signals
+    assert decide(again) == decide(signals)
+
+
+def _variants():
+    """Astronaut photos of graded quality, as signals: what a photographer would cull."""
+    image = photos.astronaut()
+    out = []
+    for i, sigma in enumerate([0, 0.6, 0.8, 1.0, 1.2]):
+        for j, stops in enumerate([-1.6, -1.2, -0.8, 0, 0.4]):
+            frame = photos.defocus(image, sigma) if sigma else image
+            frame = photos.exposed(frame, stops) if stops else frame
+            out.append(analyse_image(frame, name=f"IMG_{i}{j}"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def variants():
+    return _variants()
+
+
+def test_the_learner_picks_up_a_photographers_taste_and_says_how_well(variants):
+    # This photographer likes low-key portraits (keeps dark faces the rules doubt) but will not
+    # keep a face that is any bit soft.
+    def photographer(result):
+        face = result.signals.main_face
+        return KEEP if face.sharpness > 0.2 else REJECT
+
+    results = cull_signals(variants * 2)
+    examples = [(r, photographer(r)) for r in results]
+
+    learner = Learner.train(examples)
+
+    assert learner.examples == 50 and learner.holdout > 0
+    assert learner.agreement_after > learner.agreement_before
+    assert learner.active
+    restored = Learner.from_json(learner.to_json())
+    adjusted = cull_signals(variants, learner=restored)
+    agree = np.mean([r.decision == photographer(r) for r in adjusted])
+    rules_agree = np.mean([r.rule_decision == photographer(r) for r in adjusted])
+    assert agree > rules_agree
+    changed = [r for r in adjusted if r.decision != r.rule_decision]
+    assert changed and all("learned from 50 of your decisions" in r.reasons[-1] for r in changed)
+
+
+def test_the_learner_waits_for_enough_decisions(variants):
+    results = cull_signals(variants[:10])
+
+    learner = Learner.train([(r, KEEP) for r in results])
+
+    assert not learner.active
+    assert [r.decision for r in cull_signals(variants[:10], learner=learner)] == [
+        r.decision for r in results
+    ]
+
+
+def test_an_image_too_small_for_eye_landmarks_is_not_judged_on_its_eyes():
+    tiny = np.asarray(Image.fromarray(photos.astronaut()).resize((128, 128)))
+
+    signals = analyse_image(tiny, name="IMG_0001")
+
+    assert signals.main_face is not None and signals.main_face.eyes == {}
