@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
+from PIL import Image
 
 from ai_assist.vision import quality
 from ai_assist.vision.decode import ANALYSIS_LONG_EDGE, decode
@@ -157,9 +158,11 @@ def analyse_image(
 ) -> PhotoSignals:
     """Measure the signals of an upright RGB uint8 image."""
     height, width = image.shape[:2]
-    frame = quality.frame_gray(image)
+    pil = Image.fromarray(image)
+    small = quality.preview(pil)
+    frame = quality.frame_gray(small)
     frame_sharp = quality.sharpness(frame)
-    faces = [_face_signals(image, face) for face in find_faces(image)]
+    faces = [_face_signals(pil, face) for face in find_faces(pil, preview=small)]
     exposure = quality.exposure(frame, [])
     return PhotoSignals(
         name=name,
@@ -172,7 +175,7 @@ def analyse_image(
         brightness=exposure.mean,
         highlights=exposure.highlights,
         shadows=exposure.shadows,
-        fingerprint=[round(float(v), 5) for v in quality.fingerprint(image)],
+        fingerprint=[round(float(v), 5) for v in quality.fingerprint(small)],
     )
 
 
@@ -181,8 +184,8 @@ def _effective(sharpness: quality.Sharpness) -> float:
     return sharpness.fine * (1 - sharpness.anisotropy / 2)
 
 
-def _face_signals(image: np.ndarray, face) -> FaceSignals:
-    height, width = image.shape[:2]
+def _face_signals(image: Image.Image, face) -> FaceSignals:
+    width, height = image.size
     x0, y0, x1, y1 = face.box
     gray = quality.face_gray(image, face.box)
     sharp = quality.sharpness(gray) if gray is not None else quality.Sharpness(0, 0, 0)

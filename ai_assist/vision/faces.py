@@ -47,17 +47,26 @@ class Face:
         return self.box[3] - self.box[1]
 
 
-def find_faces(image: np.ndarray, *, threshold: float = 0.6) -> list[Face]:
-    """Return the faces in an RGB uint8 image, with landmarks and eye openness, largest first."""
-    height, width = image.shape[:2]
-    scale = min(1.0, DETECT_LONG_EDGE / max(height, width))
-    small = image if scale == 1.0 else _resize(image, scale)
-    pil = Image.fromarray(image)
+def find_faces(
+    image: np.ndarray | Image.Image,
+    *,
+    threshold: float = 0.6,
+    preview: Image.Image | None = None,
+) -> list[Face]:
+    """Return the faces in an RGB image, with landmarks and eye openness, largest first.
+
+    `preview`, a smaller copy of the image, spares a resize when the caller already has one;
+    the detector runs on it (or on a copy at most DETECT_LONG_EDGE), the landmarks on the image.
+    """
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    small = preview if preview is not None else pil
+    if max(small.size) > DETECT_LONG_EDGE:
+        small = _shrunk(small, DETECT_LONG_EDGE)
+    scale = small.width / pil.width
     faces = []
-    for found in face_detector().predict(small, threshold=threshold):
+    for found in face_detector().predict(np.asarray(small), threshold=threshold):
         box = tuple(v / scale for v in found.box)
-        points = found.points / scale
-        face = _face(pil, found.score, box, points)
+        face = _face(pil, found.score, box, found.points / scale)
         if face is not None:
             faces.append(face)
     faces.sort(key=lambda f: -f.width * f.height)
@@ -128,9 +137,7 @@ def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
 
 
-def _resize(image: np.ndarray, scale: float) -> np.ndarray:
-    height, width = image.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(
-        Image.fromarray(image).resize(size, Image.Resampling.BILINEAR, reducing_gap=2)
-    )
+def _shrunk(image: Image.Image, long_edge: int) -> Image.Image:
+    scale = long_edge / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)

@@ -28,29 +28,43 @@ def luminance(image: np.ndarray) -> np.ndarray:
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
 
 
-def resized_gray(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _pil(image: np.ndarray | Image.Image) -> Image.Image:
+    return image if isinstance(image, Image.Image) else Image.fromarray(image)
+
+
+def resized_gray(image: np.ndarray | Image.Image, size: tuple[int, int]) -> np.ndarray:
     """Return the luma of `image` box-resampled to size (width, height)."""
-    pil = Image.fromarray(image).convert("L")
-    return np.asarray(pil.resize(size, Image.Resampling.BOX), dtype=np.float32)
+    gray = _pil(image).convert("L")
+    if gray.size != size:
+        gray = gray.resize(size, Image.Resampling.BOX)
+    return np.asarray(gray, dtype=np.float32)
 
 
-def frame_gray(image: np.ndarray) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = min(1.0, FRAME_LONG_EDGE / max(height, width))
-    return resized_gray(image, (max(1, round(width * scale)), max(1, round(height * scale))))
+def preview(image: np.ndarray | Image.Image) -> Image.Image:
+    """Return the image reduced by a whole factor (fast box averaging) to at most
+    FRAME_LONG_EDGE: what whole-frame measures and face detection look at."""
+    pil = _pil(image)
+    factor = max(1, -(-max(pil.size) // FRAME_LONG_EDGE))
+    return pil.reduce(factor) if factor > 1 else pil
 
 
-def face_gray(image: np.ndarray, box) -> np.ndarray | None:
+def frame_gray(image: np.ndarray | Image.Image) -> np.ndarray:
+    """Return the whole frame's luma at preview size."""
+    return np.asarray(preview(image).convert("L"), dtype=np.float32)
+
+
+def face_gray(image: np.ndarray | Image.Image, box) -> np.ndarray | None:
     """Return the inner face (the box shrunk to skip hair and background) as luma, at most
     FACE_SIZE pixels on its long edge."""
-    height, width = image.shape[:2]
+    pil = _pil(image)
+    width, height = pil.size
     x0, y0, x1, y1 = box
     mx, my = (x1 - x0) * 0.15, (y1 - y0) * 0.12
     left, top = max(0, round(x0 + mx)), max(0, round(y0 + my))
     right, bottom = min(width, round(x1 - mx)), min(height, round(y1 - my))
     if right - left < 8 or bottom - top < 8:
         return None
-    crop = image[top:bottom, left:right]
+    crop = pil.crop((left, top, right, bottom))
     # Downsample large faces to FACE_SIZE; never upsample small ones (that would blur them).
     scale = min(1.0, FACE_SIZE / max(right - left, bottom - top))
     return resized_gray(crop, (round((right - left) * scale), round((bottom - top) * scale)))
@@ -112,11 +126,13 @@ def exposure(gray: np.ndarray, face_grays: list[np.ndarray]) -> Exposure:
     )
 
 
-def fingerprint(image: np.ndarray) -> np.ndarray:
+def fingerprint(image: np.ndarray | Image.Image) -> np.ndarray:
     """Return a small unit vector of the frame's layout (16×16 luma plus colour means), for
     comparing frames of a burst: near-identical frames have a cosine similarity close to 1."""
     small = np.asarray(
-        Image.fromarray(image).resize((FINGERPRINT_SIZE, FINGERPRINT_SIZE), Image.Resampling.BOX),
+        _pil(image)
+        .convert("RGB")
+        .resize((FINGERPRINT_SIZE, FINGERPRINT_SIZE), Image.Resampling.BOX),
         dtype=np.float32,
     )
     gray = luminance(small).ravel()

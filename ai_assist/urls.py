@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import apis, views
+
+urlpatterns = [
+    path("galleries/<int:pk>/cull/", views.cull_page, name="cull"),
+    path("galleries/<int:pk>/cull/<int:cull_pk>/decide/", views.cull_decide, name="cull_decide"),
+    path("galleries/<int:pk>/cull/accept-rest/", views.cull_accept_rest, name="cull_accept_rest"),
+]
+
+api_urlpatterns = [
+    path("galleries/<int:pk>/cull/", apis.CullApi.as_view(), name="api_cull"),
+    path(
+        "galleries/<int:pk>/cull/<int:cull_pk>/override/",
+        apis.CullOverrideApi.as_view(),
+        name="api_cull_override",
+    ),
+    path(
+        "galleries/<int:pk>/cull/accept-rest/",
+        apis.CullAcceptRestApi.as_view(),
+        name="api_cull_accept_rest",
+    ),
+]

@@ -1,0 +1,71 @@
+"""The photographer's culling page: the shoot as a grid, filtered by decision, with reasons,
+bursts grouped, one-click (or one-key) decisions and a live progress bar."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from studio.errors import DomainError
+
+from . import selectors, services
+from .models import Decision
+
+
+def _studio_gallery(request, pk: int):
+    try:
+        return selectors.studio_gallery_get(user=request.user, pk=pk)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from None
+
+
+@login_required
+def cull_page(request, pk: int):
+    gallery = _studio_gallery(request, pk)
+    if request.method == "POST":
+        try:
+            services.cull_start(gallery=gallery, actor=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect("cull", pk=gallery.pk)
+    show = request.GET.get("show", "")
+    show = show if show in selectors.FILTERS else ""
+    return render(
+        request,
+        "ai_assist/cull.html",
+        {
+            "gallery": gallery,
+            "show": show,
+            "rows": selectors.photo_culls(gallery=gallery, show=show),
+            "counts": selectors.counts(gallery=gallery),
+            "progress": selectors.cull_progress(gallery=gallery),
+            "profile": selectors.culling_profile(photographer_id=gallery.booking.photographer_id),
+            "decisions": Decision.choices,
+            "api_url": reverse("api_cull", args=[gallery.pk]),
+        },
+    )
+
+
+@login_required
+@require_POST
+def cull_decide(request, pk: int, cull_pk: int):
+    gallery = _studio_gallery(request, pk)
+    row = selectors.photo_cull_get(gallery=gallery, pk=cull_pk)
+    try:
+        services.cull_override(
+            photo_cull=row, actor=request.user, decision=request.POST.get("decision", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect(f"{reverse('cull', args=[gallery.pk])}?show={request.GET.get('show', '')}")
+
+
+@login_required
+@require_POST
+def cull_accept_rest(request, pk: int):
+    gallery = _studio_gallery(request, pk)
+    accepted = services.cull_accept_rest(gallery=gallery, actor=request.user)
+    messages.success(request, f"Agreed with {accepted} decisions.")
+    return redirect("cull", pk=gallery.pk)
