@@ -4,11 +4,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from booking.urls import api_urlpatterns as booking_api
+from delivery.urls import api_urlpatterns as delivery_api
 
 from . import views
 
 urlpatterns = [
     path("", include("booking.urls")),
+    path("", include("delivery.urls")),
     path("signup/", views.sign_up, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -30,6 +32,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/", include(booking_api)),
+    path("api/", include(delivery_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -1,8 +1,9 @@
-from datetime import time
+from datetime import time, timedelta
 
 import factory
+from django.utils import timezone
 
-from booking.models import SessionType, WeeklyHours
+from booking.models import Booking, Payment, SessionType, WeeklyHours
 from studio.models import Studio, User
 
 PASSWORD = "a-long-test-password-1"
@@ -68,3 +69,40 @@ def working_week(photographer, start=time(9), end=time(17), weekdays=range(7)) -
         WeeklyHours(photographer=photographer, weekday=day, start_time=start, end_time=end)
         for day in weekdays
     )
+
+
+# Delivery: bookings with galleries, payments against them.
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    """A confirmed booking a week ago (its photos are ready to deliver)."""
+
+    class Meta:
+        model = Booking
+
+    session_type = factory.SubFactory(SessionTypeFactory)
+    photographer = factory.SubFactory(
+        PhotographerFactory, studio=factory.SelfAttribute("..session_type.studio")
+    )
+    client = factory.SubFactory(UserFactory)
+    status = Booking.Status.CONFIRMED
+    start = factory.LazyFunction(lambda: timezone.now() - timedelta(days=7))
+    end = factory.LazyAttribute(lambda o: o.start + timedelta(hours=1))
+    blocked_start = factory.SelfAttribute("start")
+    blocked_end = factory.SelfAttribute("end")
+    price_minor = factory.SelfAttribute("session_type.price_minor")
+    deposit_minor = 0
+    currency = "EUR"
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    booking = factory.SubFactory(BookingFactory)
+    kind = Payment.Kind.DEPOSIT
+    provider = Payment.Provider.TEST_MODE
+    intent_id = factory.Sequence(lambda n: f"pi_test_{n}")
+    amount_minor = factory.SelfAttribute("booking.price_minor")
+    currency = "EUR"
+    status = Payment.Status.SUCCEEDED

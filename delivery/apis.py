@@ -1,0 +1,334 @@
+"""The delivery API: one view per operation, input and output serializers side by side.
+
+Link holders are not logged in: views they use allow anyone and check the gallery's access
+themselves (and CSRF, which DRF checks only for logged-in sessions).
+"""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from booking.apis import ERRORS, AwareDateTimeField
+from booking.selectors import booking_get_for
+from studio.apis import error_body
+
+from . import selectors, services
+from .models import Gallery, Photo
+from .selectors import Access, Viewer
+
+
+def viewer_of(request) -> Viewer:
+    user = request.user if request.user.is_authenticated else None
+    return Viewer(user=user, grants=request.session.get(selectors.SESSION_GRANTS, {}))
+
+
+def grant_link(request, gallery: Gallery) -> None:
+    """Remember in the session that this browser unlocked the gallery's link."""
+    grants = dict(request.session.get(selectors.SESSION_GRANTS, {}))
+    grants[str(gallery.pk)] = selectors.grant_value(gallery)
+    request.session[selectors.SESSION_GRANTS] = grants
+
+
+def client_ip(request) -> str:
+    # Behind a proxy, have it set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips) rather than
+    # trusting X-Forwarded-For from anyone.
+    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
+
+
+def _gallery(request, pk: int) -> tuple[Gallery, str]:
+    gallery, access = selectors.gallery_get_for(viewer=viewer_of(request), pk=pk)
+    if access == Access.LINK and request.method not in permissions.SAFE_METHODS:
+        SessionAuthentication().enforce_csrf(request)
+    return gallery, access
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _link_url(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("gallery_link", args=[token]))
+
+
+class PhotoOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    source = serializers.CharField(help_text="camera, ai_retouch or ai_fill_in")
+    approval = serializers.CharField()
+    rendition_status = serializers.CharField()
+    favourite = serializers.SerializerMethodField()
+    selected = serializers.SerializerMethodField()
+    comment = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField(help_text="URL per size this viewer may fetch.")
+
+    def get_favourite(self, photo) -> bool:
+        return hasattr(photo, "favourite")
+
+    def get_selected(self, photo) -> bool:
+        return hasattr(photo, "selection_item")
+
+    def get_comment(self, photo) -> str:
+        return photo.selection_item.comment if hasattr(photo, "selection_item") else ""
+
+    def get_files(self, photo) -> dict[str, str]:
+        ready = photo.rendition_status == Photo.Renditions.READY
+        return {
+            size: reverse("photo_file", args=[photo.gallery_id, photo.pk, size])
+            for size in self.context["sizes"]
+            if size == selectors.ORIGINAL or ready
+        }
+
+
+class GalleryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    booking = serializers.IntegerField(source="booking_id")
+    included_photos = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    selection_submitted_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField(source="get_absolute_url")
+
+
+class GalleryListApi(APIView):
+    class GalleryCreateInput(serializers.Serializer):
+        booking = serializers.IntegerField()
+        title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+        included_photos = serializers.IntegerField(min_value=0, max_value=10_000, default=10)
+        pin = serializers.CharField(required=False, allow_blank=True, default="", max_length=12)
+        expires_at = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(responses=GalleryOutput(many=True))
+    def get(self, request):
+        return Response(GalleryOutput(selectors.galleries_for(user=request.user), many=True).data)
+
+    @extend_schema(
+        request=GalleryCreateInput,
+        responses={
+            201: inline_serializer(
+                "GalleryCreated",
+                {"gallery": GalleryOutput(), "link": serializers.CharField()},
+            ),
+            **ERRORS,
+        },
+        description="Open a booking's gallery. The secret link is returned this once only.",
+    )
+    def post(self, request):
+        data = _validated(self.GalleryCreateInput, request)
+        booking = booking_get_for(user=request.user, pk=data.pop("booking"))
+        gallery, token = services.gallery_create(booking=booking, actor=request.user, **data)
+        return Response(
+            {"gallery": GalleryOutput(gallery).data, "link": _link_url(request, token)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class GalleryDetailApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "GalleryDetail",
+                {
+                    "gallery": GalleryOutput(),
+                    "access": serializers.CharField(),
+                    "paid": serializers.BooleanField(),
+                    "sizes": serializers.ListField(child=serializers.CharField()),
+                    "photos": PhotoOutput(many=True),
+                },
+            ),
+            **ERRORS,
+        }
+    )
+    def get(self, request, pk: int):
+        gallery, access = _gallery(request, pk)
+        paid = selectors.gallery_is_paid(gallery=gallery)
+        sizes = selectors.sizes_for(access=access, paid=paid)
+        photos = selectors.photo_list(gallery=gallery, access=access)
+        return Response(
+            {
+                "gallery": GalleryOutput(gallery).data,
+                "access": access,
+                "paid": paid,
+                "sizes": list(sizes),
+                "photos": PhotoOutput(photos, many=True, context={"sizes": sizes}).data,
+            }
+        )
+
+
+class GalleryUnlockApi(APIView):
+    """Open a gallery by its secret link token and PIN; the session keeps it open."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class GalleryUnlockInput(serializers.Serializer):
+        token = serializers.CharField(max_length=100)
+        pin = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
+
+    @extend_schema(
+        request=GalleryUnlockInput,
+        responses={200: GalleryOutput, 429: ERRORS[403], 410: ERRORS[403], **ERRORS},
+    )
+    def post(self, request):
+        data = _validated(self.GalleryUnlockInput, request)
+        gallery = services.gallery_unlock(
+            token=data["token"], pin=data["pin"], ip=client_ip(request)
+        )
+        grant_link(request, gallery)
+        return Response(GalleryOutput(gallery).data)
+
+
+class GalleryLinkApi(APIView):
+    class GalleryLinkInput(serializers.Serializer):
+        pin = serializers.CharField(
+            required=False, allow_blank=True, max_length=12, help_text="Empty: no PIN."
+        )
+
+    @extend_schema(
+        request=GalleryLinkInput,
+        responses={200: inline_serializer("GalleryLink", {"link": serializers.CharField()})},
+        description="Make a new secret link (the old one stops working); optionally a new PIN.",
+    )
+    def post(self, request, pk: int):
+        gallery, _ = _gallery(request, pk)
+        data = _validated(self.GalleryLinkInput, request)
+        token = services.gallery_new_link(gallery=gallery, actor=request.user, pin=data.get("pin"))
+        return Response({"link": _link_url(request, token)})
+
+
+class GalleryUpdateApi(APIView):
+    class GalleryUpdateInput(serializers.Serializer):
+        expires_at = AwareDateTimeField(allow_null=True)
+        included_photos = serializers.IntegerField(min_value=0, max_value=10_000)
+
+    @extend_schema(request=GalleryUpdateInput, responses={200: GalleryOutput, **ERRORS})
+    def post(self, request, pk: int):
+        gallery, _ = _gallery(request, pk)
+        data = _validated(self.GalleryUpdateInput, request)
+        gallery = services.gallery_update(gallery=gallery, actor=request.user, **data)
+        return Response(GalleryOutput(gallery).data)
+
+
+class GalleryRevokeApi(APIView):
+    class GalleryRevokeInput(serializers.Serializer):
+        revoked = serializers.BooleanField(default=True, help_text="false reopens it.")
+
+    @extend_schema(request=GalleryRevokeInput, responses={200: GalleryOutput, **ERRORS})
+    def post(self, request, pk: int):
+        gallery, _ = _gallery(request, pk)
+        data = _validated(self.GalleryRevokeInput, request)
+        gallery = services.gallery_revoke(gallery=gallery, actor=request.user, **data)
+        return Response(GalleryOutput(gallery).data)
+
+
+class PhotoUploadApi(APIView):
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "PhotoUpload", {"files": serializers.ListField(child=serializers.FileField())}
+            )
+        },
+        responses={
+            201: inline_serializer(
+                "PhotoUploadResult",
+                {
+                    "stored": PhotoOutput(many=True),
+                    "rejected": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            **ERRORS,
+        },
+        description="Upload one or many photos (field `files`). Each file is checked on its "
+        "own: bad ones are listed under `rejected` with a code and message, good ones stored. "
+        "When none is stored the answer is the error of the first.",
+    )
+    def post(self, request, pk: int):
+        gallery, access = _gallery(request, pk)
+        stored, rejected = [], []
+        for file in request.FILES.getlist("files"):
+            try:
+                stored.append(services.photo_upload(gallery=gallery, actor=request.user, file=file))
+            except services.PhotoRejected as error:
+                rejected.append({"file": error.name, "code": error.code, "message": error.message})
+        if not stored:
+            first = rejected[0] if rejected else {"code": "no_files", "message": "No files sent."}
+            body = error_body(first["code"], first["message"], rejected=rejected)
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        for photo in stored:
+            photo.refresh_from_db(fields=["rendition_status", "renditions"])
+        sizes = selectors.sizes_for(access=access, paid=True)
+        return Response(
+            {
+                "stored": PhotoOutput(stored, many=True, context={"sizes": sizes}).data,
+                "rejected": rejected,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class FavouriteApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    class FavouriteInput(serializers.Serializer):
+        marked = serializers.BooleanField()
+
+    @extend_schema(
+        request=FavouriteInput,
+        responses={200: inline_serializer("Favourite", {"marked": serializers.BooleanField()})},
+    )
+    def post(self, request, pk: int, photo_pk: int):
+        gallery, access = _gallery(request, pk)
+        photo = selectors.photo_get(gallery=gallery, access=access, pk=photo_pk)
+        data = _validated(self.FavouriteInput, request)
+        marked = services.favourite_set(
+            gallery=gallery, photo=photo, access=access, user=request.user, marked=data["marked"]
+        )
+        return Response({"marked": marked})
+
+
+class SelectionApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    class SelectionInput(serializers.Serializer):
+        selected = serializers.BooleanField()
+        comment = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=2000
+        )
+
+    @extend_schema(
+        request=SelectionInput,
+        responses={
+            200: inline_serializer(
+                "Selection",
+                {"selected": serializers.BooleanField(), "comment": serializers.CharField()},
+            ),
+            **ERRORS,
+        },
+        description="Put a photo in the selection (up to the package's photos) or take it out.",
+    )
+    def post(self, request, pk: int, photo_pk: int):
+        gallery, access = _gallery(request, pk)
+        photo = selectors.photo_get(gallery=gallery, access=access, pk=photo_pk)
+        data = _validated(self.SelectionInput, request)
+        item = services.selection_set(
+            gallery=gallery, photo=photo, access=access, user=request.user, **data
+        )
+        return Response({"selected": item is not None, "comment": item.comment if item else ""})
+
+
+class SelectionSubmitApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=None, responses={200: GalleryOutput, **ERRORS})
+    def post(self, request, pk: int):
+        gallery, access = _gallery(request, pk)
+        gallery = services.selection_submit(gallery=gallery, access=access, user=request.user)
+        return Response(GalleryOutput(gallery).data)

@@ -1,0 +1,491 @@
+"""Photos as files: recognise, validate, decode and make renditions. No Django in this module.
+
+Everything a client downloads is made here, and carries only the metadata we chose to keep:
+copyright, creator and credit (and harmless capture facts), never GPS, serial numbers, owner names,
+maker notes or comments. Originals are stored exactly as uploaded and only studio staff get them.
+"""
+
+import html
+import io
+import re
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+import pillow_heif
+import rawpy
+from PIL import Image, ImageCms, ImageDraw, ImageFont, ImageOps
+from PIL.ExifTags import IFD
+
+pillow_heif.register_heif_opener()
+
+THUMB_EDGE = 400
+WEB_EDGE = 2048
+PROOF_EDGE = 1600
+
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "tiff": "image/tiff",
+    "heif": "image/heif",
+    "raw": "image/x-raw",
+}
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "tiff": "tif", "heif": "heic", "raw": "raw"}
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+MARKUP = re.compile(rb"<\s*(html|script|svg|body|iframe|!doctype|\?php)", re.IGNORECASE)
+
+# Metadata a client may receive. IFD0: make, model, artist, copyright.
+KEEP_IFD0 = {0x010F, 0x0110, 0x013B, 0x8298}
+# Exif IFD: when and how it was taken (date, exposure, aperture, ISO, focal length, lens model).
+KEEP_EXIF = {0x9003, 0x829A, 0x829D, 0x8827, 0x920A, 0xA434}
+DIGITAL_SOURCE_TYPES = {
+    "camera": "digitalCapture",
+    "ai_retouch": "compositeWithTrainedAlgorithmicMedia",
+    "ai_fill_in": "trainedAlgorithmicMedia",
+}
+
+
+class ImageRejected(Exception):
+    """A file that is not a photo we accept, with a stable code and a message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    kind: str
+    width: int
+    height: int
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.kind]
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.kind]
+
+
+@dataclass(frozen=True)
+class Credits:
+    """The rights metadata kept on every client download."""
+
+    copyright: str = ""
+    creator: str = ""
+    credit: str = ""
+
+
+def sniff(head: bytes) -> str:
+    """Return the kind of file from its first bytes (never its name), or raise ImageRejected."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "raw" if head[8:10] == b"CR" else "tiff"  # Canon CR2 is a TIFF with a marker
+    if head[:4] in (b"IIRO", b"IIRS", b"MMOR", b"IIU\x00") or head.startswith(b"FUJIFILMCCD-RAW"):
+        return "raw"  # Olympus ORF, Panasonic RW2, Fujifilm RAF
+    if head[4:8] == b"ftyp":
+        if head[8:12] == b"crx ":
+            return "raw"  # Canon CR3
+        if head[8:12] in HEIF_BRANDS:
+            return "heif"
+    if head.startswith((b"%!PS", b"\xc5\xd0\xd3\xc6")):
+        raise ImageRejected("unsupported_type", "EPS/PostScript files are not accepted.")
+    if re.match(rb"\s*(<\?xml|<svg|<!--)", head[:256]) and b"<svg" in head.lower():
+        raise ImageRejected("unsupported_type", "SVG drawings are not accepted.")
+    raise ImageRejected("unsupported_type", "Not a JPEG, PNG, TIFF, HEIC/HEIF or camera RAW file.")
+
+
+def inspect(file: BinaryIO, *, size: int, max_bytes: int, max_pixels: int) -> ImageInfo:
+    """Check that `file` is a whole, decodable photo within the limits; return what it is.
+
+    Decodes the image completely, so truncated and corrupt files are caught here, at upload,
+    rather than in a rendition task later.
+    """
+    if size == 0:
+        raise ImageRejected("empty", "The file is empty.")
+    if size > max_bytes:
+        raise ImageRejected(
+            "too_large", f"The file is larger than the limit of {max_bytes // 1_000_000} MB."
+        )
+    file.seek(0)
+    kind = sniff(file.read(64))
+    if kind == "tiff" and _tiff_is_raw(file):
+        kind = "raw"
+    if kind == "png":
+        _check_png_structure(file)
+    if kind == "jpeg":
+        _check_jpeg_structure(file)
+    decode(file, kind, max_pixels=max_pixels, reduce=True)
+    if kind == "raw":
+        width, height = _raw_size(file)
+    else:
+        file.seek(0)
+        # Decoding at reduced scale changed image.size. (Images opened on the caller's file are
+        # never closed here: closing a PNG or TIFF would close the file too.)
+        width, height = Image.open(file).size
+    return ImageInfo(kind=kind, width=width, height=height)
+
+
+def _tiff_is_raw(file: BinaryIO) -> bool:
+    """A TIFF whose first directory says DNG, a colour filter array, or a reduced preview."""
+    file.seek(0)
+    try:
+        tags = Image.open(file).tag_v2
+        return bool(
+            50706 in tags  # DNGVersion
+            or tags.get(262) == 32803  # PhotometricInterpretation: CFA
+            or (tags.get(254, 0) & 1 and 330 in tags)  # NEF, ARW, PEF: preview + SubIFDs
+        )
+    except Exception:
+        return True  # not a TIFF Pillow reads: let LibRaw have a go, it rejects cleanly
+
+
+def _check_png_structure(file: BinaryIO) -> None:
+    """Walk the chunks: the file must end right after IEND (nothing appended, nothing cut)."""
+    file.seek(8)
+    while True:
+        header = file.read(8)
+        if len(header) < 8:
+            raise ImageRejected("truncated", "The PNG file is cut short.")
+        length = int.from_bytes(header[:4], "big")
+        file.seek(length + 4, io.SEEK_CUR)
+        if header[4:8] == b"IEND":
+            break
+    end = file.tell()
+    if file.seek(0, io.SEEK_END) < end:
+        raise ImageRejected("truncated", "The PNG file is cut short.")
+    if file.tell() > end:
+        raise ImageRejected("trailing_data", "The PNG file has other data appended to it.")
+
+
+def _jpeg_primary_end(data: bytes) -> int:
+    """Return the offset just after the primary image's EOI marker, or -1 when there is none."""
+    pos = 2
+    while pos + 2 <= len(data):
+        if data[pos] != 0xFF:
+            return -1
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            return pos + 2
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:  # start of scan: skip entropy-coded data to the next real marker
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= len(data):
+                    return -1
+                following = data[pos + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                    pos += 1 if following == 0xFF else 2
+                    continue
+                break
+    return -1
+
+
+def _check_jpeg_structure(file: BinaryIO) -> None:
+    file.seek(0)
+    data = file.read()
+    end = _jpeg_primary_end(data)
+    if end < 0:
+        raise ImageRejected("truncated", "The JPEG file is cut short.")
+    # Cameras append more JPEGs (MPO) or maker trailers; markup after the photo is a polyglot.
+    if MARKUP.search(data, end):
+        raise ImageRejected("trailing_data", "The JPEG file has web content appended to it.")
+
+
+def _raw_size(file: BinaryIO) -> tuple[int, int]:
+    file.seek(0)
+    with rawpy.imread(file) as raw:
+        return raw.sizes.width, raw.sizes.height
+
+
+def _open_checked(file: BinaryIO, *, max_pixels: int) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(file)
+        except Image.DecompressionBombError:
+            raise _too_many_pixels(max_pixels) from None
+    if image.width * image.height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    return image
+
+
+def _too_many_pixels(max_pixels: int) -> ImageRejected:
+    return ImageRejected(
+        "too_many_pixels",
+        f"The image has more than {max_pixels // 1_000_000} million pixels "
+        "(a decompression bomb, or larger than this studio accepts).",
+    )
+
+
+def _raw_preview(file: BinaryIO, *, max_pixels: int) -> Image.Image:
+    """The camera's embedded preview of a RAW file (or a quick half-size development)."""
+    file.seek(0)
+    with rawpy.imread(file) as raw:
+        if raw.sizes.raw_width * raw.sizes.raw_height > max_pixels:
+            raise _too_many_pixels(max_pixels)
+        try:
+            thumb = raw.extract_thumb()
+        except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+            return Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True))
+        if thumb.format == rawpy.ThumbFormat.JPEG:
+            preview = _open_checked(io.BytesIO(thumb.data), max_pixels=max_pixels)
+            preview.load()
+            return preview
+        return Image.fromarray(thumb.data)
+
+
+def decode(file: BinaryIO, kind: str, *, max_pixels: int, reduce: bool = False) -> Image.Image:
+    """Decode the whole image (RAW: its preview), or raise ImageRejected; never anything else.
+
+    `reduce` lets JPEG decode at 1/8 scale: every byte is still read, so damage is still found.
+    """
+    file.seek(0)
+    try:
+        if kind == "raw":
+            return _raw_preview(file, max_pixels=max_pixels)
+        image = _open_checked(file, max_pixels=max_pixels)
+        if reduce and image.format == "JPEG":
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+        return image
+    except ImageRejected:
+        raise
+    # Decoders report damage through many exception types (OSError, SyntaxError, ValueError,
+    # struct.error, LibRaw's errors...); hostile input must end as a clean rejection, never a 500.
+    except Exception as error:
+        if "truncated" in str(error).lower():
+            raise ImageRejected("truncated", "The file is cut short.") from None
+        raise ImageRejected("corrupt", "The file is damaged or not a photo we can read.") from (
+            error
+        )
+
+
+def read_credits(image: Image.Image) -> Credits:
+    """Copyright, creator and credit from the image's EXIF and XMP."""
+    exif = image.getexif()
+    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+    if isinstance(xmp, str):
+        xmp = xmp.encode()
+    return Credits(
+        copyright=_text(exif.get(0x8298)) or _xmp_value(xmp, "dc:rights"),
+        creator=_text(exif.get(0x013B)) or _xmp_value(xmp, "dc:creator"),
+        credit=_xmp_value(xmp, "photoshop:Credit"),
+    )
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value or "").strip("\x00 ")
+
+
+def _xmp_value(xmp: bytes, name: str) -> str:
+    xmp = xmp[:1_000_000].decode("utf-8", "replace")
+    attribute = re.search(rf'{name}="([^"]*)"|{name}=\'([^\']*)\'', xmp)
+    if attribute:
+        return html.unescape(attribute.group(1) or attribute.group(2) or "").strip()
+    element = re.search(rf"<{name}\b[^>]*>(.*?)</{name}>", xmp, re.DOTALL)
+    if not element:
+        return ""
+    inner = element.group(1)
+    item = re.search(r"<rdf:li\b[^>]*>(.*?)</rdf:li>", inner, re.DOTALL)
+    return html.unescape(item.group(1) if item else inner).strip()
+
+
+def clean_exif(image: Image.Image, *, keep_orientation: bool) -> Image.Exif:
+    """A new EXIF block holding only what a client may receive."""
+    source = image.getexif()
+    exif = Image.Exif()
+    for tag in KEEP_IFD0 | ({0x0112} if keep_orientation else set()):
+        if tag in source:
+            exif[tag] = source[tag]
+    details = {tag: v for tag, v in source.get_ifd(IFD.Exif).items() if tag in KEEP_EXIF}
+    if details:
+        exif[IFD.Exif] = details
+    return exif
+
+
+def xmp_packet(credits: Credits, *, source: str) -> bytes:
+    """An XMP packet with the rights, the credit and the IPTC digital source type."""
+    esc = html.escape
+    digital_source = DIGITAL_SOURCE_TYPES[source]
+    parts = [
+        f"<Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/"
+        f"{digital_source}</Iptc4xmpExt:DigitalSourceType>"
+    ]
+    if credits.copyright:
+        parts.append(
+            f'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{esc(credits.copyright)}'
+            "</rdf:li></rdf:Alt></dc:rights>"
+        )
+    if credits.creator:
+        parts.append(f"<dc:creator><rdf:Seq><rdf:li>{esc(credits.creator)}</rdf:li></rdf:Seq>")
+        parts[-1] += "</dc:creator>"
+    if credits.credit:
+        parts.append(f"<photoshop:Credit>{esc(credits.credit)}</photoshop:Credit>")
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+        'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+        + "".join(parts)
+        + "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
+def _srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def to_srgb(image: Image.Image) -> Image.Image:
+    """Return an 8-bit RGB image in sRGB: embedded profiles converted, transparency on white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        image = Image.fromarray((np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", image.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    profile = image.info.get("icc_profile")
+    if profile and image.mode in ("RGB", "CMYK", "L"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            srgb = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: fall through to a plain conversion
+    return image.convert("RGB")
+
+
+def watermark(image: Image.Image, text: str) -> Image.Image:
+    """Tile `text` diagonally over the image, half transparent, so a proof stays a proof."""
+    width, height = image.size
+    size = max(14, min(width, height) // 12)
+    font = ImageFont.load_default(size=size)
+    diagonal = int((width**2 + height**2) ** 0.5)
+    layer = Image.new("RGBA", (diagonal, diagonal), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    step_y = size * 3
+    label = f"  {text}  ·" * 8
+    for row, y in enumerate(range(0, diagonal, step_y)):
+        x = -(row % 2) * size * 4
+        draw.text((x, y), label, font=font, fill=(255, 255, 255, 110))
+        draw.text((x + 2, y + 2), label, font=font, fill=(0, 0, 0, 70))
+    layer = layer.rotate(30, resample=Image.Resampling.BICUBIC)
+    left, top = (diagonal - width) // 2, (diagonal - height) // 2
+    layer = layer.crop((left, top, left + width, top + height))
+    marked = image.convert("RGBA")
+    marked.alpha_composite(layer)
+    return marked.convert("RGB")
+
+
+def _encode_jpeg(image: Image.Image, *, quality: int, exif: Image.Exif, xmp: bytes) -> bytes:
+    out = io.BytesIO()
+    image.save(
+        out,
+        "JPEG",
+        quality=quality,
+        optimize=True,
+        progressive=image.width * image.height > 1_000_000,
+        icc_profile=_srgb_profile(),
+        exif=exif.tobytes(),
+        xmp=xmp,
+    )
+    return out.getvalue()
+
+
+def renditions(
+    file: BinaryIO, kind: str, *, max_pixels: int, watermark_text: str, source: str = "camera"
+) -> dict[str, bytes]:
+    """Make every client size: thumb, web, proof (watermarked) and full; all JPEG, sRGB.
+
+    `full` of a JPEG original is the original's own image data with its metadata cleaned
+    (lossless); of other kinds, a full-size high-quality JPEG.
+    """
+    source_image = decode(file, kind, max_pixels=max_pixels)
+    credits = read_credits(source_image)
+    exif = clean_exif(source_image, keep_orientation=False)
+    xmp = xmp_packet(credits, source=source)
+    upright = to_srgb(ImageOps.exif_transpose(source_image))
+    made = {}
+    for name, edge, quality, mark in (
+        ("thumb", THUMB_EDGE, 82, False),
+        ("web", WEB_EDGE, 88, False),
+        ("proof", PROOF_EDGE, 80, True),
+    ):
+        sized = upright.copy()
+        sized.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+        if mark:
+            sized = watermark(sized, watermark_text)
+        made[name] = _encode_jpeg(sized, quality=quality, exif=exif, xmp=xmp)
+    if kind == "jpeg":
+        file.seek(0)
+        oriented_exif = clean_exif(source_image, keep_orientation=True)
+        made["full"] = clean_jpeg(file.read(), exif=oriented_exif, xmp=xmp)
+    else:
+        made["full"] = _encode_jpeg(upright, quality=95, exif=exif, xmp=xmp)
+    return made
+
+
+# JPEG segments kept by the lossless clean: JFIF (APP0), ICC profile (APP2), Adobe (APP14) and
+# everything that is image data. EXIF is replaced; XMP, IPTC (APP13), MPF, comments are dropped.
+def clean_jpeg(data: bytes, *, exif: Image.Exif, xmp: bytes) -> bytes:
+    """Return the JPEG's primary image with only the given EXIF and XMP; pixels untouched."""
+    end = _jpeg_primary_end(data)
+    if end < 0:
+        raise ImageRejected("truncated", "The JPEG file is cut short.")
+    jfif, kept, tables = [], [], []
+    pos = 2
+    while pos < end:
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: the rest is image data, byte for byte
+            tables.append(data[pos:end])
+            break
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        segment = data[pos : pos + 2 + length]
+        if marker == 0xE0:
+            jfif.append(segment)
+        elif marker == 0xEE or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00"):
+            kept.append(segment)
+        elif not (0xE0 <= marker <= 0xEF or marker == 0xFE):
+            tables.append(segment)
+        pos += 2 + length
+    metadata = [_app1(exif.tobytes()), _app1(b"http://ns.adobe.com/xap/1.0/\x00" + xmp)]
+    return b"".join([b"\xff\xd8", *jfif, *metadata, *kept, *tables])
+
+
+def _app1(payload: bytes) -> bytes:
+    return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def private_metadata(data: bytes) -> dict[str, object]:
+    """What private metadata a JPEG still carries (for checks): GPS, serials, owner, notes."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.getexif()
+        found: dict[str, object] = {}
+        gps = exif.get_ifd(IFD.GPSInfo)
+        if gps:
+            found["gps"] = dict(gps)
+        details = exif.get_ifd(IFD.Exif)
+        for tag, name in ((0xA431, "serial"), (0xA430, "owner"), (0x927C, "maker_note")):
+            if tag in details:
+                found[name] = details[tag]
+        xmp = image.info.get("xmp") or b""
+        if b"exif:GPS" in xmp or b"GPSLatitude" in xmp:
+            found["xmp_gps"] = True
+        if b"\xff\xed" in data[: data.find(b"\xff\xda")]:
+            found["iptc_segment"] = True
+        return found

@@ -1,0 +1,388 @@
+"""Writes for delivery: galleries, uploads, renditions, favourites and selections.
+
+Files are written to storage outside database transactions and the row is inserted after, so a
+photo row always points at a whole original; a failed insert deletes the stored file again.
+"""
+
+import hashlib
+import logging
+import re
+import secrets
+import tempfile
+import uuid
+import zlib
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from booking.models import Booking
+from studio.errors import DomainError
+from studio.models import User
+
+from . import images, selectors
+from .models import Favourite, Gallery, GalleryEvent, Photo, PinAttempt, SelectionItem
+
+logger = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
+
+
+class PhotoRejected(DomainError):
+    """One uploaded file refused; the others of the same upload carry on."""
+
+    def __init__(self, code: str, message: str, *, name: str, status: int = 400):
+        super().__init__(code, message, status=status)
+        self.name = name
+
+    def extra(self) -> dict:
+        return {"file": self.name}
+
+
+def _record(gallery: Gallery, actor: User | None, kind: str, **details) -> None:
+    GalleryEvent.objects.create(gallery=gallery, actor=actor, kind=kind, details=details)
+
+
+def _check_studio(actor: User | None, gallery_or_booking) -> None:
+    booking = getattr(gallery_or_booking, "booking", gallery_or_booking)
+    if not (
+        actor
+        and actor.role in (User.Role.PHOTOGRAPHER, User.Role.STAFF)
+        and actor.studio_id == booking.session_type.studio_id
+    ):
+        raise DomainError(
+            "studio_only", "Only the studio's photographers and staff can do this.", status=403
+        )
+
+
+def _pin_hash(pin: str) -> str:
+    pin = pin.strip()
+    if not pin:
+        return ""
+    if not re.fullmatch(r"\d{4,12}", pin):
+        raise DomainError("invalid_pin", "A PIN is 4 to 12 digits.")
+    return make_password(pin)
+
+
+def gallery_create(
+    *,
+    booking: Booking,
+    actor: User,
+    title: str = "",
+    included_photos: int = 10,
+    pin: str = "",
+    expires_at: datetime | None = None,
+) -> tuple[Gallery, str]:
+    """Open the booking's gallery; return it and its secret link token (shown this once)."""
+    _check_studio(actor, booking)
+    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
+        raise DomainError(
+            "booking_not_confirmed", "Only a confirmed booking gets a gallery.", status=409
+        )
+    token = secrets.token_urlsafe(32)  # 256 random bits
+    try:
+        with transaction.atomic():
+            gallery = Gallery.objects.create(
+                booking=booking,
+                title=title.strip() or f"{booking.session_type.name} — {booking.client}",
+                included_photos=included_photos,
+                link_token_hash=selectors.link_token_hash(token),
+                pin_hash=_pin_hash(pin),
+                expires_at=expires_at,
+                created_by=actor,
+            )
+            _record(gallery, actor, "created")
+    except IntegrityError:
+        raise DomainError(
+            "gallery_exists", "This booking already has a gallery.", status=409
+        ) from None
+    return gallery, token
+
+
+def gallery_new_link(*, gallery: Gallery, actor: User, pin: str | None = None) -> str:
+    """Replace the gallery's link (the old one stops working); `pin` None keeps the PIN."""
+    _check_studio(actor, gallery)
+    token = secrets.token_urlsafe(32)
+    gallery.link_token_hash = selectors.link_token_hash(token)
+    fields = ["link_token_hash"]
+    if pin is not None:
+        gallery.pin_hash = _pin_hash(pin)
+        fields.append("pin_hash")
+    with transaction.atomic():
+        gallery.save(update_fields=fields)
+        _record(gallery, actor, "new_link", pin_changed=pin is not None)
+    return token
+
+
+def gallery_update(
+    *, gallery: Gallery, actor: User, expires_at: datetime | None, included_photos: int
+) -> Gallery:
+    _check_studio(actor, gallery)
+    gallery.expires_at, gallery.included_photos = expires_at, included_photos
+    with transaction.atomic():
+        gallery.save(update_fields=["expires_at", "included_photos"])
+        _record(
+            gallery,
+            actor,
+            "updated",
+            expires_at=expires_at.isoformat() if expires_at else None,
+            included_photos=included_photos,
+        )
+    return gallery
+
+
+def gallery_revoke(*, gallery: Gallery, actor: User, revoked: bool = True) -> Gallery:
+    """Close the gallery to its client and its link (pages and files alike), or reopen it."""
+    _check_studio(actor, gallery)
+    gallery.revoked_at = timezone.now() if revoked else None
+    with transaction.atomic():
+        gallery.save(update_fields=["revoked_at"])
+        _record(gallery, actor, "revoked" if revoked else "reopened")
+    return gallery
+
+
+def gallery_unlock(*, token: str, pin: str, ip: str, now: datetime | None = None) -> Gallery:
+    """Open a gallery by its link and PIN. Wrong PINs are throttled for a while, not forever."""
+    now = now or timezone.now()
+    gallery = selectors.gallery_get_by_token(token=token)
+    if not gallery.is_open(now):
+        raise DomainError(
+            "gallery_closed", "This gallery has expired or was closed by the studio.", status=410
+        )
+    if not gallery.pin_hash:
+        return gallery
+    counts = selectors.wrong_pins(gallery=gallery, ip=ip, now=now)
+    if (
+        counts["link_ip"] >= settings.DELIVERY_PIN_TRIES_PER_LINK_AND_IP
+        or counts["link"] >= settings.DELIVERY_PIN_TRIES_PER_LINK
+        or counts["ip"] >= settings.DELIVERY_PIN_TRIES_PER_IP
+    ):
+        minutes = settings.DELIVERY_PIN_WINDOW_SECONDS // 60
+        raise DomainError(
+            "too_many_attempts",
+            f"Too many wrong PINs. Please wait {minutes} minutes and try again.",
+            status=429,
+        )
+    if check_password(pin.strip(), gallery.pin_hash):
+        return gallery
+    PinAttempt.objects.create(gallery=gallery, ip=ip, at=now)
+    raise DomainError("wrong_pin", "That PIN is not right.", status=403)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()[:200]
+    return name or "photo"
+
+
+def _digests(file) -> tuple[str, int]:
+    file.seek(0)
+    sha, crc = hashlib.sha256(), 0
+    while chunk := file.read(CHUNK):
+        sha.update(chunk)
+        crc = zlib.crc32(chunk, crc)
+    return sha.hexdigest(), crc
+
+
+def photo_upload(
+    *, gallery: Gallery, actor: User, file: UploadedFile, source: str = Photo.Source.CAMERA
+) -> Photo:
+    """Validate one file completely, store the original byte for byte, and queue renditions."""
+    _check_studio(actor, gallery)
+    name = _clean_name(file.name)
+    try:
+        info = images.inspect(
+            file,
+            size=file.size,
+            max_bytes=settings.DELIVERY_MAX_UPLOAD_BYTES,
+            max_pixels=settings.DELIVERY_MAX_IMAGE_PIXELS,
+        )
+    except images.ImageRejected as error:
+        raise PhotoRejected(error.code, error.message, name=name) from None
+    sha256, crc32 = _digests(file)
+    duplicate = PhotoRejected(
+        "duplicate", "This photo is already in the gallery.", name=name, status=409
+    )
+    if gallery.photos.filter(sha256=sha256).exists():
+        raise duplicate
+    key = uuid.uuid4()
+    file.seek(0)
+    stored = default_storage.save(f"galleries/{gallery.key}/{key}/original.{info.extension}", file)
+    try:
+        with transaction.atomic():
+            photo = Photo.objects.create(
+                gallery=gallery,
+                key=key,
+                original=stored,
+                original_name=name,
+                kind=info.kind,
+                content_type=info.content_type,
+                size=file.size,
+                sha256=sha256,
+                crc32=crc32,
+                width=info.width,
+                height=info.height,
+                source=source,
+                approval=Photo.Approval.APPROVED
+                if source == Photo.Source.CAMERA
+                else Photo.Approval.PENDING,
+                uploaded_by=actor,
+            )
+            _record(gallery, actor, "uploaded", photo=photo.pk, name=name)
+            _queue_renditions(photo.pk)
+    except IntegrityError:
+        default_storage.delete(stored)
+        raise duplicate from None
+    except BaseException:
+        default_storage.delete(stored)
+        raise
+    return photo
+
+
+def _queue_renditions(photo_pk: int) -> None:
+    from .tasks import photo_renditions_task
+
+    transaction.on_commit(lambda: photo_renditions_task.delay(photo_pk))
+
+
+def _spooled_original(photo: Photo):
+    """A local, seekable copy of the original (from disk or S3), in memory while small."""
+    copy = tempfile.SpooledTemporaryFile(max_size=32 * CHUNK)
+    with default_storage.open(photo.original.name, "rb") as original:
+        while chunk := original.read(CHUNK):
+            copy.write(chunk)
+    copy.seek(0)
+    return copy
+
+
+def photo_make_renditions(*, photo_pk: int) -> bool:
+    """Make and store the photo's renditions; safe to repeat. Return whether it did any work."""
+    photo = (
+        Photo.objects.select_related("gallery__booking__session_type__studio")
+        .filter(pk=photo_pk)
+        .first()
+    )
+    if photo is None or photo.rendition_status == Photo.Renditions.READY:
+        return False
+    studio = photo.gallery.booking.session_type.studio
+    with _spooled_original(photo) as original:
+        try:
+            made = images.renditions(
+                original,
+                photo.kind,
+                max_pixels=settings.DELIVERY_MAX_IMAGE_PIXELS,
+                watermark_text=f"PROOF · {studio.name}",
+                source=photo.source,
+            )
+        except images.ImageRejected as error:
+            photo_renditions_failed(photo_pk=photo.pk, error=error.message)
+            return False
+    stored = {}
+    for size, data in made.items():
+        path = f"galleries/{photo.gallery.key}/{photo.key}/{size}.jpg"
+        default_storage.delete(path)  # a repeat replaces, never piles up name_1.jpg copies
+        stored[size] = {
+            "name": default_storage.save(path, ContentFile(data)),
+            "size": len(data),
+            "crc32": zlib.crc32(data),
+        }
+    Photo.objects.filter(pk=photo.pk).update(
+        renditions=stored, rendition_status=Photo.Renditions.READY, rendition_error=""
+    )
+    return True
+
+
+def photo_renditions_failed(*, photo_pk: int, error: str) -> None:
+    Photo.objects.filter(pk=photo_pk).exclude(rendition_status=Photo.Renditions.READY).update(
+        rendition_status=Photo.Renditions.FAILED, rendition_error=error[:2000]
+    )
+
+
+def photo_review(*, photo: Photo, actor: User, approved: bool) -> Photo:
+    """The photographer's decision on AI work; only approved photos reach the client."""
+    _check_studio(actor, photo.gallery)
+    photo.approval = Photo.Approval.APPROVED if approved else Photo.Approval.REJECTED
+    with transaction.atomic():
+        photo.save(update_fields=["approval"])
+        _record(photo.gallery, actor, "reviewed", photo=photo.pk, approved=approved)
+    return photo
+
+
+def _check_client_side(access: str) -> None:
+    if access not in (selectors.Access.CLIENT, selectors.Access.LINK):
+        raise DomainError(
+            "client_only", "Only the client chooses favourites and selections.", status=403
+        )
+
+
+def _actor(user: User | None) -> User | None:
+    return user if user and user.is_authenticated else None
+
+
+def favourite_set(
+    *, gallery: Gallery, photo: Photo, access: str, user: User | None, marked: bool
+) -> bool:
+    """Mark or unmark a favourite; repeating either is harmless. Return whether it is marked."""
+    _check_client_side(access)
+    if marked:
+        Favourite.objects.get_or_create(
+            photo=photo, defaults={"gallery": gallery, "marked_by": _actor(user)}
+        )
+    else:
+        Favourite.objects.filter(photo=photo, gallery=gallery).delete()
+    return marked
+
+
+def selection_set(
+    *,
+    gallery: Gallery,
+    photo: Photo,
+    access: str,
+    user: User | None,
+    selected: bool,
+    comment: str = "",
+) -> SelectionItem | None:
+    """Add a photo to the selection (within the package) with a comment, or take it out."""
+    _check_client_side(access)
+    with transaction.atomic():
+        # One selection change per gallery at a time, so two tabs cannot overfill the package.
+        locked = Gallery.objects.select_for_update().get(pk=gallery.pk)
+        if locked.selection_submitted_at:
+            raise DomainError(
+                "selection_submitted", "The selection was sent to the studio already.", status=409
+            )
+        if not selected:
+            SelectionItem.objects.filter(photo=photo, gallery=gallery).delete()
+            return None
+        item = SelectionItem.objects.filter(photo=photo, gallery=gallery).first()
+        if item is None:
+            if locked.selection.count() >= locked.included_photos:
+                raise DomainError(
+                    "selection_full",
+                    f"Your package includes {locked.included_photos} photos; take one out "
+                    "first, or ask the studio about extra photos.",
+                    status=409,
+                )
+            return SelectionItem.objects.create(
+                photo=photo, gallery=gallery, comment=comment.strip(), chosen_by=_actor(user)
+            )
+        item.comment = comment.strip()
+        item.save(update_fields=["comment"])
+        return item
+
+
+def selection_submit(*, gallery: Gallery, access: str, user: User | None) -> Gallery:
+    """Send the selection to the studio; from then on it is the studio's to work on."""
+    _check_client_side(access)
+    with transaction.atomic():
+        updated = Gallery.objects.filter(pk=gallery.pk, selection_submitted_at__isnull=True).update(
+            selection_submitted_at=timezone.now()
+        )
+        if updated:
+            _record(gallery, _actor(user), "selection_submitted", photos=gallery.selection.count())
+    gallery.refresh_from_db(fields=["selection_submitted_at"])
+    return gallery

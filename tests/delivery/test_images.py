@@ -1,0 +1,133 @@
+"""delivery.images on its own: what is accepted, what is refused, what renditions carry."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from delivery import images
+from tests.delivery import corpus
+
+LIMITS = {"max_bytes": 50_000_000, "max_pixels": 50_000_000}
+
+
+def inspect(data: bytes, **limits):
+    return images.inspect(io.BytesIO(data), size=len(data), **{**LIMITS, **limits})
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (corpus.jpeg, "jpeg"),
+        (corpus.png, "png"),
+        (corpus.tiff, "tiff"),
+        (corpus.tiff16, "tiff"),
+        (corpus.heic, "heif"),
+        (corpus.dng, "raw"),
+    ],
+)
+def test_every_accepted_kind_is_recognised_by_its_content(make, kind):
+    info = inspect(make())
+    assert info.kind == kind
+    assert info.width > 0 and info.height > 0
+
+
+def test_kind_comes_from_content_not_name():
+    # sniff sees bytes only: a PNG is a PNG whatever it is called, and EPS is never a JPEG.
+    assert images.sniff(corpus.png()[:64]) == "png"
+    with pytest.raises(images.ImageRejected) as refused:
+        images.sniff(corpus.EPS[:64])
+    assert refused.value.code == "unsupported_type"
+
+
+def test_raw_reports_sensor_size_and_renders_from_embedded_preview():
+    data = corpus.dng(width=256, height=192)
+    assert (inspect(data).width, inspect(data).height) == (256, 192)
+    made = images.renditions(io.BytesIO(data), "raw", max_pixels=10**8, watermark_text="x")
+    assert Image.open(io.BytesIO(made["web"])).size == (128, 96)  # the preview's size
+
+
+@pytest.mark.parametrize("name", sorted(corpus.hostile()))
+def test_hostile_file_is_rejected_cleanly(name):
+    data, codes = corpus.hostile()[name]
+    with pytest.raises(images.ImageRejected) as refused:
+        inspect(data)
+    assert refused.value.code in codes, refused.value.message
+    assert refused.value.message
+
+
+def test_size_and_pixel_limits_are_the_callers():
+    data = corpus.jpeg(800, 600)
+    with pytest.raises(images.ImageRejected, match="larger than the limit") as refused:
+        inspect(data, max_bytes=len(data) - 1)
+    assert refused.value.code == "too_large"
+    with pytest.raises(images.ImageRejected) as refused:
+        inspect(data, max_pixels=800 * 600 - 1)
+    assert refused.value.code == "too_many_pixels"
+    assert inspect(data, max_bytes=len(data), max_pixels=800 * 600).width == 800
+
+
+def renditions_of(data: bytes, kind: str = "jpeg") -> dict[str, bytes]:
+    return images.renditions(
+        io.BytesIO(data), kind, max_pixels=10**8, watermark_text="PROOF · Lumen"
+    )
+
+
+def test_renditions_sizes_orientation_and_watermark():
+    # 3000×2000 landscape pixels, EXIF orientation 6: the photo is upright as portrait.
+    made = renditions_of(corpus.jpeg(3000, 2000, orientation=6))
+    sizes = {name: Image.open(io.BytesIO(data)).size for name, data in made.items()}
+    assert sizes["thumb"] == (267, 400)
+    assert sizes["web"] == (1365, 2048)
+    assert sizes["proof"] == (1067, 1600)
+    assert sizes["full"] == (3000, 2000)  # lossless copy of the pixels, orientation kept as tag
+    assert Image.open(io.BytesIO(made["full"])).getexif()[0x0112] == 6
+    web = Image.open(io.BytesIO(made["web"])).resize((1067, 1600)).convert("L")
+    proof = Image.open(io.BytesIO(made["proof"])).convert("L")
+    difference = np.abs(np.asarray(web, np.int16) - np.asarray(proof, np.int16)).mean()
+    assert difference > 3  # the watermark changed the proof visibly
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [(corpus.jpeg, "jpeg"), (corpus.png, "png"), (corpus.tiff, "tiff"), (corpus.heic, "heif")],
+)
+def test_private_metadata_is_stripped_and_credits_kept(make, kind):
+    for name, data in renditions_of(make(), kind).items():
+        assert images.private_metadata(data) == {}, name
+        for secret in (b"BODY-SERIAL-0042", b"Owner Name", b"maker-note-bytes", b"GPSLatitude"):
+            assert secret not in data, (name, secret)
+        with Image.open(io.BytesIO(data)) as image:
+            credits = images.read_credits(image)
+            assert credits.copyright == corpus.COPYRIGHT, name
+            assert credits.creator == corpus.ARTIST, name
+            assert b"digitalCapture" in image.info["xmp"]
+        if kind == "jpeg":
+            assert credits.credit == corpus.CREDIT  # from the original's XMP
+
+
+def test_the_corpus_original_really_carries_gps():
+    # Guards the test above: the originals do have what must be stripped.
+    found = images.private_metadata(corpus.jpeg())
+    assert found["gps"][2] == (52.0, 31.0, 12.0)
+    assert found["serial"] == "BODY-SERIAL-0042"
+    assert found["xmp_gps"]
+
+
+def test_web_renditions_are_srgb():
+    # A CMYK JPEG and a 16-bit TIFF both come out as 8-bit RGB tagged sRGB.
+    cmyk = io.BytesIO()
+    corpus.picture(200, 100).convert("CMYK").save(cmyk, "JPEG")
+    for data, kind in ((cmyk.getvalue(), "jpeg"), (corpus.tiff16(), "tiff")):
+        web = Image.open(io.BytesIO(renditions_of(data, kind)["web"]))
+        assert web.mode == "RGB"
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(web.info["icc_profile"]))
+        assert "sRGB" in ImageCms.getProfileDescription(profile)
+
+
+def test_ai_results_are_labelled_as_such():
+    made = images.renditions(
+        io.BytesIO(corpus.jpeg()), "jpeg", max_pixels=10**8, watermark_text="x", source="ai_fill_in"
+    )
+    assert b"digitalsourcetype/trainedAlgorithmicMedia" in made["web"]

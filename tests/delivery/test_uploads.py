@@ -1,0 +1,180 @@
+"""Uploading a shoot: every good file stored byte for byte, every bad one refused on its own."""
+
+import hashlib
+
+import pytest
+from django.core.files.storage import default_storage
+
+from delivery import services
+from delivery.models import GalleryEvent, Photo
+from tests.delivery import corpus
+from tests.delivery.conftest import add_photo, upload
+
+
+def stored_files(media) -> list:
+    return sorted(p for p in media.rglob("*") if p.is_file()) if media.exists() else []
+
+
+def test_upload_stores_good_files_and_rejects_every_hostile_one(
+    studio_api, gallery, _media, django_capture_on_commit_callbacks
+):
+    good = {
+        "portrait.jpg": corpus.jpeg(seed=1),
+        "scan.png": corpus.png(seed=2),
+        "print.tif": corpus.tiff(seed=3),
+        "phone.HEIC": corpus.heic(seed=4),
+        "camera.dng": corpus.dng(seed=5),
+        "renamed-png.jpg": corpus.png(seed=6),  # a PNG under a JPEG name: accepted, as PNG
+    }
+    hostile = corpus.hostile()
+    files = [upload(name, data) for name, data in good.items()]
+    files += [upload(name, data) for name, (data, _) in hostile.items()]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = studio_api.post(
+            f"/api/galleries/{gallery.pk}/photos/", {"files": files}, format="multipart"
+        )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert sorted(p["name"] for p in body["stored"]) == sorted(good)
+    rejected = {r["file"]: r["code"] for r in body["rejected"]}
+    assert sorted(rejected) == sorted(hostile)  # 100% of them, each cleanly, with its reason
+    assert all(rejected[name] in codes for name, (_, codes) in hostile.items()), rejected
+    assert all(r["message"] for r in body["rejected"])
+
+    photos = {photo.original_name: photo for photo in Photo.objects.filter(gallery=gallery)}
+    assert sorted(photos) == sorted(good)
+    assert photos["renamed-png.jpg"].kind == "png"
+    assert photos["camera.dng"].kind == "raw"
+    assert photos["phone.HEIC"].content_type == "image/heif"
+    for name, data in good.items():
+        photo = photos[name]
+        with default_storage.open(photo.original.name) as original:
+            assert original.read() == data  # exactly as uploaded
+        assert photo.sha256 == hashlib.sha256(data).hexdigest()
+        assert photo.rendition_status == Photo.Renditions.READY, photo.rendition_error
+        assert set(photo.renditions) == {"thumb", "web", "proof", "full"}
+    # Nothing stored for the rejected files: the originals and 4 renditions of the good ones.
+    assert len(stored_files(_media)) == len(good) * 5
+
+
+def test_rejected_only_upload_answers_the_error(studio_api, gallery, _media):
+    response = studio_api.post(
+        f"/api/galleries/{gallery.pk}/photos/",
+        {"files": [upload("bomb.png", corpus.png_bomb())]},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "too_many_pixels"
+    assert error["rejected"][0]["file"] == "bomb.png"
+    assert not Photo.objects.exists() and stored_files(_media) == []
+
+
+def test_upload_limit_comes_from_settings(studio_api, gallery, settings):
+    data = corpus.jpeg()
+    settings.DELIVERY_MAX_UPLOAD_BYTES = len(data) - 1
+    response = studio_api.post(
+        f"/api/galleries/{gallery.pk}/photos/", {"files": [upload("a.jpg", data)]}
+    )
+    assert response.json()["error"]["code"] == "too_large"
+
+
+def test_same_photo_twice_is_refused_as_duplicate(gallery, photographer):
+    add_photo(gallery, photographer, corpus.jpeg(seed=7))
+    with pytest.raises(services.PhotoRejected) as refused:
+        add_photo(gallery, photographer, corpus.jpeg(seed=7), "again.jpg")
+    assert refused.value.code == "duplicate"
+    assert Photo.objects.count() == 1
+
+
+def test_only_the_studio_uploads(api, gallery, other_client, _media):
+    response = api.post(
+        f"/api/galleries/{gallery.pk}/photos/", {"files": [upload("a.jpg", corpus.jpeg())]}
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "studio_only"
+    assert not Photo.objects.exists() and stored_files(_media) == []
+
+
+def test_failed_insert_leaves_no_file_behind(gallery, photographer, _media, monkeypatch):
+    def broken_record(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "_record", broken_record)
+    with pytest.raises(RuntimeError):
+        add_photo(gallery, photographer)
+    assert not Photo.objects.exists() and stored_files(_media) == []
+
+
+def test_rendition_task_is_idempotent(gallery, photographer, _media):
+    from delivery.tasks import photo_renditions_task
+
+    photo = add_photo(gallery, photographer)  # on_commit not run: renditions still pending
+    assert photo.rendition_status == Photo.Renditions.PENDING
+    photo_renditions_task.delay(photo.pk)
+    photo.refresh_from_db()
+    first = dict(photo.renditions)
+    Photo.objects.filter(pk=photo.pk).update(rendition_status=Photo.Renditions.PENDING)
+    photo_renditions_task.delay(photo.pk)  # again, as after a worker died mid-way
+    photo.refresh_from_db()
+    assert photo.renditions == first  # same names: replaced, not piled up
+    assert len(stored_files(_media)) == 5
+    photo_renditions_task.delay(photo.pk)  # done already: nothing happens
+    photo_renditions_task.delay(999_999)  # gone: returns quietly
+
+
+def test_rendition_task_retries_storage_errors(gallery, photographer, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    from delivery.tasks import photo_renditions_task
+
+    photo = add_photo(gallery, photographer)
+    real_open = FileSystemStorage.open
+    failures = iter([OSError("S3 hiccup")])
+
+    def flaky_open(storage, name, mode="rb"):
+        failure = next(failures, None)
+        if failure:
+            raise failure
+        return real_open(storage, name, mode)
+
+    monkeypatch.setattr(FileSystemStorage, "open", flaky_open)
+    photo_renditions_task.apply(args=[photo.pk], throw=False)  # eager: retried at once
+    assert next(failures, None) is None  # the failure happened, and was retried past
+    photo.refresh_from_db()
+    assert photo.rendition_status == Photo.Renditions.READY
+
+
+def test_rendition_task_gives_up_after_its_retries(gallery, photographer, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    from delivery.tasks import MAX_RETRIES, photo_renditions_task
+
+    photo = add_photo(gallery, photographer)
+
+    def broken_open(storage, name, mode="rb"):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(FileSystemStorage, "open", broken_open)
+    # The last allowed attempt (as a worker would run it after MAX_RETRIES retries):
+    result = photo_renditions_task.apply(args=[photo.pk], retries=MAX_RETRIES, throw=False)
+    assert result.state == "FAILURE"
+    photo.refresh_from_db()
+    assert photo.rendition_status == Photo.Renditions.FAILED
+    assert "disk gone" in photo.rendition_error
+
+
+def test_upload_is_audited(gallery, photographer):
+    photo = add_photo(gallery, photographer)
+    event = GalleryEvent.objects.get(kind="uploaded")
+    assert (event.actor, event.details["photo"]) == (photographer, photo.pk)
+
+
+def test_upload_page_for_the_studio_only(client, gallery, photographer, client_user):
+    client.force_login(photographer)
+    page = client.get(f"/galleries/{gallery.pk}/upload/")
+    assert page.status_code == 200
+    assert b"js/upload.js" in page.content
+    client.force_login(client_user)
+    assert client.get(f"/galleries/{gallery.pk}/upload/").status_code == 403
