@@ -2,6 +2,7 @@
 
 from datetime import time, timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -79,6 +80,17 @@ class Command(BaseCommand):
         )
         for user in logins:
             self.stdout.write(f"  {user.get_role_display():22} {user.email}")
+        self._gallery(studio, ana, logins[3])
+
+    def _gallery(self, studio, photographer, client) -> None:
+        """A delivered shoot: a past booking with a gallery of generated photos, link + PIN."""
+        from delivery.demo import demo_gallery
+
+        gallery, link_path, pin = demo_gallery(studio, photographer, client)
+        self.stdout.write(
+            f"Demo gallery {gallery.title!r}: {settings.SITE_URL}{link_path} (PIN {pin}), "
+            f"or log in as {client.email}."
+        )
 
     def _user(self, email, name, role, studio, admin=False) -> User:
         user, _ = User.objects.update_or_create(
