@@ -158,3 +158,17 @@ def test_gps_in_an_upload_is_absent_from_every_client_download(owner, gallery, b
             assert b"BODY-SERIAL-0042" not in data and b"GPSLatitude" not in data, where
             seen += 1
     assert seen >= 2 + 1 + 3 + 4 + 1 + 9  # both states, single files and ZIP members
+
+
+def test_gallery_detail_queries_do_not_grow_with_photos(
+    owner, gallery, photos, photographer, django_assert_max_num_queries
+):
+    for photo in photos[:2]:
+        owner.post(
+            f"/api/galleries/{gallery.pk}/photos/{photo.pk}/favourite/",
+            {"marked": True},
+            content_type="application/json",
+        )
+    with django_assert_max_num_queries(6):
+        detail = owner.get(f"/api/galleries/{gallery.pk}/").json()
+    assert len(detail["photos"]) == 3
