@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from booking.models import Booking, Payment
+from booking.models import Booking
+from booking.selectors import balance_due_minor
 from studio.errors import DomainError
 from studio.models import User
 
@@ -115,16 +116,9 @@ def bookings_without_gallery(*, user: User) -> QuerySet[Booking]:
     )
 
 
-def booking_balance_due(*, booking: Booking) -> int:
-    """The booking's price less what its client has paid and kept paid (minor units)."""
-    paid = booking.payments.filter(status=Payment.Status.SUCCEEDED).aggregate(
-        kept=Sum(F("amount_minor") - F("refunded_minor"))
-    )["kept"]
-    return max(0, booking.price_minor - (paid or 0))
-
-
 def gallery_is_paid(*, gallery: Gallery) -> bool:
-    return booking_balance_due(booking=gallery.booking) == 0
+    """Paid: nothing of the price is due. A goodwill refund does not take delivery back."""
+    return balance_due_minor(booking=gallery.booking) == 0
 
 
 def sizes_for(*, access: str, paid: bool) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ai_assist.urls import api_urlpatterns as ai_assist_api
 from booking.urls import api_urlpatterns as booking_api
 from delivery.urls import api_urlpatterns as delivery_api
 
@@ -11,6 +12,7 @@ from . import views
 urlpatterns = [
     path("", include("booking.urls")),
     path("", include("delivery.urls")),
+    path("", include("ai_assist.urls")),
     path("signup/", views.sign_up, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -33,6 +35,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(booking_api)),
     path("api/", include(delivery_api)),
+    path("api/", include(ai_assist_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect, sync_playwright
 
 from booking.models import Booking
@@ -175,3 +176,43 @@ def test_client_pays_the_deposit_in_test_mode(page, live_server, session_type):
     booking = Booking.objects.get()
     assert booking.status == Booking.Status.CONFIRMED
     assert [p.status for p in booking.payments.all()] == ["succeeded"]
+
+
+def test_photographer_culls_with_the_keyboard(page, live_server, settings, tmp_path):
+    from ai_assist import services as ai_services
+    from ai_assist.models import PhotoCull
+    from delivery import services as delivery
+    from tests.ai_assist import photos
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }
+    booking = factories.BookingFactory()
+    photographer = booking.photographer
+    gallery, _ = delivery.gallery_create(booking=booking, actor=photographer)
+    for minute, name in enumerate(["IMG_0001.jpg", "IMG_0002.jpg"]):
+        data = photos.jpeg(photos.astronaut(), taken_at=datetime(2026, 11, 20, 14, minute * 10))
+        upload = SimpleUploadedFile(name, data, content_type="image/jpeg")
+        delivery.photo_upload(gallery=gallery, actor=photographer, file=upload)
+    ai_services.cull_start(gallery=gallery, actor=photographer)
+    page.goto(live_server.url + "/login/")
+    page.get_by_label("E-mail").fill(photographer.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/galleries/{gallery.pk}/cull/")
+    expect(page.locator("#progress-text")).to_contain_text("2 done, 0 failed, of 2")
+    cards = page.locator(".cull[data-decide]")
+    expect(cards).to_have_count(2)
+    cards.first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("r")
+
+    expect(cards.nth(1).locator(".badge")).to_have_text("reject")
+    expect(cards.nth(1).get_by_role("button", name="Reject")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    second = PhotoCull.objects.get(photo__original_name="IMG_0002.jpg")
+    assert (second.decision, second.override) == ("keep", "reject")

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from delivery import images, selectors
+from booking.selectors import balance_due_minor
+from delivery import images
 from tests import factories
 from tests.delivery import corpus
 from tests.delivery.conftest import pay, read_zip
@@ -68,7 +69,7 @@ def test_the_studio_does_not_choose_for_the_client(gallery, photos, photographer
 
 
 def test_paid_means_no_balance_left(booking):
-    due = selectors.booking_balance_due
+    due = balance_due_minor
     assert due(booking=booking) == booking.price_minor == 15000
     factories.PaymentFactory(booking=booking, amount_minor=5000)
     balance = factories.PaymentFactory(
@@ -80,7 +81,7 @@ def test_paid_means_no_balance_left(booking):
     assert due(booking=booking) == 0
     balance.refunded_minor = 2000
     balance.save(update_fields=["refunded_minor"])
-    assert due(booking=booking) == 2000  # refunded money is not paid any more
+    assert due(booking=booking) == 0  # a goodwill refund does not take the photos back
 
 
 def test_before_payment_proofs_only_after_payment_every_size(owner, gallery, booking, photos):
