@@ -75,7 +75,8 @@ def working_week(photographer, start=time(9), end=time(17), weekdays=range(7)) -
 
 
 class BookingFactory(factory.django.DjangoModelFactory):
-    """A confirmed booking a week ago (its photos are ready to deliver)."""
+    """A confirmed booking about a week ago (its photos are ready to deliver); each one two
+    hours before the last, so that a photographer's bookings never overlap."""
 
     class Meta:
         model = Booking
@@ -86,7 +87,7 @@ class BookingFactory(factory.django.DjangoModelFactory):
     )
     client = factory.SubFactory(UserFactory)
     status = Booking.Status.CONFIRMED
-    start = factory.LazyFunction(lambda: timezone.now() - timedelta(days=7))
+    start = factory.Sequence(lambda n: timezone.now() - timedelta(days=7, hours=2 * n))
     end = factory.LazyAttribute(lambda o: o.start + timedelta(hours=1))
     blocked_start = factory.SelfAttribute("start")
     blocked_end = factory.SelfAttribute("end")
