@@ -227,6 +227,7 @@ class Payment(models.Model):
     class Kind(models.TextChoices):
         DEPOSIT = "deposit", "Deposit"
         BALANCE = "balance", "Balance"
+        EXTRAS = "extras", "Extra photos"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for payment"
@@ -251,10 +252,11 @@ class Payment(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
-            # One live payment of each kind per booking: asking again returns the same one.
+            # One live deposit and balance per booking: asking again returns the same one.
+            # Extra photos can be bought any number of times.
             models.UniqueConstraint(
                 fields=["booking", "kind"],
-                condition=Q(status__in=["pending", "succeeded"]),
+                condition=Q(status__in=["pending", "succeeded"], kind__in=["deposit", "balance"]),
                 name="one_live_payment_per_kind",
             ),
             models.CheckConstraint(

@@ -315,7 +315,9 @@ def live_payment(*, booking: Booking, kind: str = Payment.Kind.DEPOSIT) -> Payme
 
 def balance_due_minor(*, booking: Booking) -> int:
     """What is left of the price after the payments that went through (refunds are goodwill)."""
-    paid = booking.payments.filter(status=Payment.Status.SUCCEEDED)
+    paid = booking.payments.filter(
+        status=Payment.Status.SUCCEEDED, kind__in=[Payment.Kind.DEPOSIT, Payment.Kind.BALANCE]
+    )
     return max(0, booking.price_minor - sum(p.amount_minor for p in paid))
 
 

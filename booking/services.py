@@ -477,15 +477,26 @@ def balance_payment_start(*, booking: Booking, actor: User) -> Payment:
     return _payment_open(booking, actor, Payment.Kind.BALANCE, due)
 
 
-def _payment_open(booking: Booking, actor: User, kind: str, amount_minor: int) -> Payment:
-    if payment := live_payment(booking=booking, kind=kind):
+def extras_payment_start(*, booking: Booking, actor: User, amount_minor: int, key: str) -> Payment:
+    """Open a payment for something bought on top of the booking (extra photos); each purchase,
+    told apart by `key`, is its own payment."""
+    _check_is_client(actor, booking, "buys extras for")
+    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
+        raise BookingError("not_payable", "Extras are bought for a confirmed session.", status=409)
+    return _payment_open(booking, actor, Payment.Kind.EXTRAS, amount_minor, key=key)
+
+
+def _payment_open(
+    booking: Booking, actor: User, kind: str, amount_minor: int, key: str = ""
+) -> Payment:
+    if not key and (payment := live_payment(booking=booking, kind=kind)):
         return payment
     provider = payment_provider()
     intent = provider.create_intent(
         amount_minor=amount_minor,
         currency=booking.currency,
         metadata={"booking_id": str(booking.pk), "kind": kind},
-        idempotency_key=f"booking-{booking.pk}-{kind}",
+        idempotency_key=f"booking-{booking.pk}-{kind}{f'-{key}' if key else ''}",
     )
     try:
         with transaction.atomic():
@@ -501,8 +512,10 @@ def _payment_open(booking: Booking, actor: User, kind: str, amount_minor: int) -
             _record(booking, actor, "payment_started", payment=payment.pk, of=kind)
             return payment
     except IntegrityError:
-        # A second request of the same client won the race.
-        return live_payment(booking=booking, kind=kind)
+        # A second request of the same client won the race (at Stripe, with the same intent).
+        return Payment.objects.filter(intent_id=intent.id).first() or live_payment(
+            booking=booking, kind=kind
+        )
 
 
 def refund_issue(
@@ -593,11 +606,11 @@ def _payment_succeeded(intent_id: str, now: datetime) -> None:
     booking = payment.booking
     _record(booking, None, "payment_succeeded", payment=payment.pk, amount=payment.amount_minor)
     _send_receipt_on_commit("payment", payment.pk)
-    if payment.refunded_minor >= payment.amount_minor:
+    if _deposit_refunded(payment):
         _cancel_for_payment(booking, now, "The payment was refunded.")
     elif booking.status == Booking.Status.CANCELLED:
         _refund_rest(payment, "the booking was cancelled before the payment arrived")
-    elif payment.kind == Payment.Kind.BALANCE or booking.status == Booking.Status.CONFIRMED:
+    elif payment.kind != Payment.Kind.DEPOSIT or booking.status == Booking.Status.CONFIRMED:
         return
     elif not _confirm_paid(booking, now):
         _refund_late_payment(payment, now)
@@ -698,5 +711,10 @@ def _charge_refunded(intent_id: str, amount_refunded: int, now: datetime) -> Non
     payment.refunded_minor = min(amount_refunded, payment.amount_minor)
     payment.save(update_fields=["refunded_minor"])
     _record(payment.booking, None, "refunded", amount=payment.refunded_minor, by="provider")
-    if payment.refunded_minor >= payment.amount_minor:
+    if _deposit_refunded(payment):
         _cancel_for_payment(payment.booking, now, "The payment was refunded.")
+
+
+def _deposit_refunded(payment: Payment) -> bool:
+    """A deposit given back in full undoes the booking; a refunded balance or extras do not."""
+    return payment.kind == Payment.Kind.DEPOSIT and payment.refunded_minor >= payment.amount_minor

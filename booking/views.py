@@ -10,10 +10,12 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from studio.apis import error_body
+from studio.forms import form_errors
 from studio.models import User
 from studio.timezones import viewer_zone, zone_names
 
@@ -135,10 +137,13 @@ def pay(request, pk: int):
     """A payment's page: Stripe's Payment Element, or the test-mode stand-in."""
     payment = selectors.payment_get_for_client(client=request.user, pk=pk)
     test_mode = payment.provider == Payment.Provider.TEST_MODE
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
     if request.method == "POST" and test_mode and payment.status == Payment.Status.PENDING:
         if request.POST.get("outcome") == "succeed":
             services.payment_event_record(event=simulated_success_event(payment))
-            return redirect(payment.booking)
+            return redirect(next_url or payment.booking)
         messages.error(request, "The test payment failed (as asked). Try again.")
     return render(
         request,
@@ -148,7 +153,9 @@ def pay(request, pk: int):
             "booking": payment.booking,
             "test_mode": test_mode,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-            "return_url": request.build_absolute_uri(payment.booking.get_absolute_url()),
+            "return_url": request.build_absolute_uri(
+                next_url or payment.booking.get_absolute_url()
+            ),
         },
     )
 
@@ -182,7 +189,7 @@ def refund(request, pk: int):
     payment = selectors.payment_get_for(user=request.user, pk=pk)
     form = RefundForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
         return redirect(payment.booking)
     try:
         refund = services.refund_issue(
@@ -199,12 +206,6 @@ def refund(request, pk: int):
             request, f"Refund {selectors.receipt_of_refund(refund).number} is on its way."
         )
     return redirect(payment.booking)
-
-
-def _form_errors(form) -> str:
-    return " ".join(
-        f"{form.fields[f].label or f.title()}: {' '.join(e)}" for f, e in form.errors.items()
-    )
 
 
 @login_required

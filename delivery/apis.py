@@ -4,6 +4,8 @@ Link holders are not logged in: views they use allow anyone and check the galler
 themselves (and CSRF, which DRF checks only for logged-in sessions).
 """
 
+import uuid
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -11,7 +13,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking.apis import ERRORS, AwareDateTimeField
+from booking.apis import ERRORS, AwareDateTimeField, PaymentOutput
 from booking.selectors import booking_get_for
 from studio.apis import error_body
 
@@ -91,10 +93,15 @@ class GalleryOutput(serializers.Serializer):
     title = serializers.CharField()
     booking = serializers.IntegerField(source="booking_id")
     included_photos = serializers.IntegerField()
+    extra_photo_price_minor = serializers.IntegerField()
+    photo_allowance = serializers.SerializerMethodField(help_text="Package plus paid extras.")
     expires_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     selection_submitted_at = serializers.DateTimeField(allow_null=True)
     url = serializers.CharField(source="get_absolute_url")
+
+    def get_photo_allowance(self, obj) -> int:
+        return selectors.photo_allowance(gallery=obj)
 
 
 class GalleryListApi(APIView):
@@ -208,6 +215,9 @@ class GalleryUpdateApi(APIView):
     class GalleryUpdateInput(serializers.Serializer):
         expires_at = AwareDateTimeField(allow_null=True)
         included_photos = serializers.IntegerField(min_value=0, max_value=10_000)
+        extra_photo_price_minor = serializers.IntegerField(
+            min_value=0, max_value=10_000_000, required=False, help_text="0: none sold."
+        )
 
     @extend_schema(request=GalleryUpdateInput, responses={200: GalleryOutput, **ERRORS})
     def post(self, request, pk: int):
@@ -215,6 +225,27 @@ class GalleryUpdateApi(APIView):
         data = _validated(self.GalleryUpdateInput, request)
         gallery = services.gallery_update(gallery=gallery, actor=request.user, **data)
         return Response(GalleryOutput(gallery).data)
+
+
+class ExtrasBuyApi(APIView):
+    """Buy photos beyond the package (the gallery's client): pay at `pay_url`; they count once
+    the payment has gone through. Send an `Idempotency-Key` header to buy once on a retry."""
+
+    class ExtrasInput(serializers.Serializer):
+        photos = serializers.IntegerField(min_value=1, max_value=1000)
+
+    @extend_schema(request=ExtrasInput, responses={201: PaymentOutput, **ERRORS})
+    def post(self, request, pk: int):
+        gallery, access = _gallery(request, pk)
+        data = _validated(self.ExtrasInput, request)
+        payment = services.extras_buy(
+            gallery=gallery,
+            access=access,
+            user=request.user,
+            photos=data["photos"],
+            key=request.headers.get("Idempotency-Key") or str(uuid.uuid4()),
+        )
+        return Response(PaymentOutput(payment).data, status=status.HTTP_201_CREATED)
 
 
 class GalleryRevokeApi(APIView):

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from booking.models import Booking
+from booking.models import Booking, Payment
 
 
 class Gallery(models.Model):
@@ -20,6 +20,9 @@ class Gallery(models.Model):
     title = models.CharField(max_length=200)
     included_photos = models.PositiveIntegerField(
         default=10, help_text="How many photos the client's package includes in a selection."
+    )
+    extra_photo_price_minor = models.PositiveIntegerField(
+        default=0, help_text="Price of each photo beyond the package (minor units); 0: none sold."
     )
     link_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     pin_hash = models.CharField(max_length=128, blank=True)
@@ -156,6 +159,25 @@ class SelectionItem(models.Model):
 
     def __str__(self) -> str:
         return f"Selected {self.photo_id}"
+
+
+class ExtraPurchase(models.Model):
+    """Photos bought beyond the package; they count once the payment has gone through."""
+
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="extra_purchases")
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="extra_purchase")
+    photos = models.PositiveIntegerField()
+    key = models.CharField(max_length=100, unique=True, help_text="One purchase form: buys once.")
+    bought_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.photos} extra photos for gallery {self.gallery_id}"
 
 
 class PinAttempt(models.Model):

@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import Http404
 
-from booking.models import Booking
+from booking.models import Booking, Payment
 from booking.selectors import balance_due_minor
 from studio.errors import DomainError
 from studio.models import User
@@ -125,6 +125,17 @@ def sizes_for(*, access: str, paid: bool) -> tuple[str, ...]:
     if access == Access.STUDIO:
         return STUDIO_SIZES
     return PAID_SIZES if paid else UNPAID_SIZES
+
+
+def photo_allowance(*, gallery: Gallery) -> int:
+    """How many photos the client may select: the package, plus extras whose payment went
+    through and was not refunded in full."""
+    bought = (
+        gallery.extra_purchases.filter(payment__status=Payment.Status.SUCCEEDED)
+        .exclude(payment__refunded_minor__gte=F("payment__amount_minor"))
+        .aggregate(photos=Sum("photos"))["photos"]
+    )
+    return gallery.included_photos + (bought or 0)
 
 
 def photo_list(*, gallery: Gallery, access: str) -> QuerySet[Photo]:

@@ -21,12 +21,21 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from booking.models import Booking
+from booking import services as booking_services
+from booking.models import Booking, Payment
 from studio.errors import DomainError
 from studio.models import User
 
 from . import images, selectors
-from .models import Favourite, Gallery, GalleryEvent, Photo, PinAttempt, SelectionItem
+from .models import (
+    ExtraPurchase,
+    Favourite,
+    Gallery,
+    GalleryEvent,
+    Photo,
+    PinAttempt,
+    SelectionItem,
+)
 
 logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -119,18 +128,26 @@ def gallery_new_link(*, gallery: Gallery, actor: User, pin: str | None = None) -
 
 
 def gallery_update(
-    *, gallery: Gallery, actor: User, expires_at: datetime | None, included_photos: int
+    *,
+    gallery: Gallery,
+    actor: User,
+    expires_at: datetime | None,
+    included_photos: int,
+    extra_photo_price_minor: int | None = None,
 ) -> Gallery:
     _check_studio(actor, gallery)
     gallery.expires_at, gallery.included_photos = expires_at, included_photos
+    if extra_photo_price_minor is not None:
+        gallery.extra_photo_price_minor = extra_photo_price_minor
     with transaction.atomic():
-        gallery.save(update_fields=["expires_at", "included_photos"])
+        gallery.save(update_fields=["expires_at", "included_photos", "extra_photo_price_minor"])
         _record(
             gallery,
             actor,
             "updated",
             expires_at=expires_at.isoformat() if expires_at else None,
             included_photos=included_photos,
+            extra_photo_price_minor=gallery.extra_photo_price_minor,
         )
     return gallery
 
@@ -360,11 +377,12 @@ def selection_set(
             return None
         item = SelectionItem.objects.filter(photo=photo, gallery=gallery).first()
         if item is None:
-            if locked.selection.count() >= locked.included_photos:
+            allowance = selectors.photo_allowance(gallery=locked)
+            if locked.selection.count() >= allowance:
                 raise DomainError(
                     "selection_full",
-                    f"Your package includes {locked.included_photos} photos; take one out "
-                    "first, or ask the studio about extra photos.",
+                    f"Your selection can hold {allowance} photos; take one out first, or buy "
+                    "extra photos.",
                     status=409,
                 )
             return SelectionItem.objects.create(
@@ -373,6 +391,40 @@ def selection_set(
         item.comment = comment.strip()
         item.save(update_fields=["comment"])
         return item
+
+
+def extras_buy(
+    *, gallery: Gallery, access: str, user: User | None, photos: int, key: str
+) -> Payment:
+    """Start paying for `photos` more than the package; they count once the payment succeeds.
+    The same `key` (one purchase form) buys once."""
+    if access != selectors.Access.CLIENT:
+        raise DomainError(
+            "client_account_only",
+            "Log in as the gallery's client to buy extra photos.",
+            status=403,
+        )
+    if not gallery.extra_photo_price_minor:
+        raise DomainError("extras_not_sold", "This studio sells no extra photos here.", status=409)
+    if not 1 <= photos <= 1000:
+        raise DomainError("bad_quantity", "Buy between 1 and 1000 extra photos.")
+    key = f"gallery-{gallery.pk}-{key}"
+    if bought := ExtraPurchase.objects.filter(key=key).select_related("payment").first():
+        return bought.payment
+    payment = booking_services.extras_payment_start(
+        booking=gallery.booking,
+        actor=user,
+        amount_minor=photos * gallery.extra_photo_price_minor,
+        key=key,
+    )
+    try:
+        with transaction.atomic():
+            ExtraPurchase.objects.create(
+                gallery=gallery, payment=payment, photos=photos, bought_by=user, key=key
+            )
+    except IntegrityError:  # the same form, sent twice at once: the first one stands
+        return ExtraPurchase.objects.get(key=key).payment
+    return payment
 
 
 def selection_submit(*, gallery: Gallery, access: str, user: User | None) -> Gallery:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("galleries/<int:pk>/upload/", views.gallery_upload, name="gallery_upload"),
     path("galleries/<int:pk>/settings/", views.gallery_settings, name="gallery_settings"),
     path("galleries/<int:pk>/download.zip", views.gallery_zip, name="gallery_zip"),
+    path("galleries/<int:pk>/extras/", views.extras_buy, name="gallery_extras"),
     path(
         "galleries/<int:pk>/photos/<int:photo_pk>/<slug:size>/",
         views.photo_file,
@@ -37,6 +38,7 @@ api_urlpatterns = [
         apis.SelectionApi.as_view(),
         name="api_photo_selection",
     ),
+    path("galleries/<int:pk>/extras/", apis.ExtrasBuyApi.as_view(), name="api_gallery_extras"),
     path(
         "galleries/<int:pk>/selection/submit/",
         apis.SelectionSubmitApi.as_view(),

@@ -13,9 +13,11 @@ from django.views.decorators.http import require_POST
 
 from booking.selectors import booking_get_for
 from studio.errors import DomainError
+from studio.forms import form_errors
 
 from . import downloads, selectors, services
 from .apis import client_ip, grant_link, viewer_of
+from .forms import ExtrasForm, GalleryCreateForm, GallerySettingsForm
 from .models import Gallery
 from .selectors import Access
 
@@ -69,12 +71,16 @@ def _show_link_once(request, token: str) -> None:
 @require_POST
 @_domain_errors
 def gallery_create(request):
-    booking = booking_get_for(user=request.user, pk=int(request.POST.get("booking", 0)))
+    form = GalleryCreateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return redirect("gallery_list")
+    booking = booking_get_for(user=request.user, pk=form.cleaned_data["booking"])
     gallery, token = services.gallery_create(
         booking=booking,
         actor=request.user,
-        included_photos=int(request.POST.get("included_photos") or 10),
-        pin=request.POST.get("pin", ""),
+        included_photos=form.cleaned_data["included_photos"],
+        pin=form.cleaned_data["pin"],
     )
     _show_link_once(request, token)
     return redirect(gallery)
@@ -92,6 +98,8 @@ def gallery_detail(request, pk: int):
         "photos": photos,
         "sizes": selectors.sizes_for(access=access, paid=paid),
         "selected_count": sum(1 for photo in photos if hasattr(photo, "selection_item")),
+        "allowance": selectors.photo_allowance(gallery=gallery),
+        "extras_form": ExtrasForm(),
     }
     if access == Access.STUDIO:
         context["events"] = gallery.events.select_related("actor")[:50]
@@ -121,18 +129,42 @@ def gallery_settings(request, pk: int):
     elif action in ("revoke", "reopen"):
         services.gallery_revoke(gallery=gallery, actor=request.user, revoked=action == "revoke")
     elif action == "update":
-        day = request.POST.get("expires_on")
-        expires_at = None
-        if day:
-            zone = gallery.booking.session_type.studio.zone
-            expires_at = datetime.combine(datetime.fromisoformat(day).date(), time.max, zone)
+        form = GallerySettingsForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form_errors(form))
+            return redirect(gallery)
+        day = form.cleaned_data["expires_on"]
+        zone = gallery.booking.session_type.studio.zone
         services.gallery_update(
             gallery=gallery,
             actor=request.user,
-            expires_at=expires_at,
-            included_photos=int(request.POST.get("included_photos") or 0),
+            expires_at=datetime.combine(day, time.max, zone) if day else None,
+            included_photos=form.cleaned_data["included_photos"],
+            extra_photo_price_minor=form.extra_photo_price_minor(),
         )
     return redirect(gallery)
+
+
+@login_required
+@require_POST
+@_domain_errors
+def extras_buy(request, pk: int):
+    """Buy photos beyond the package: the booking's payment flow, then back to the gallery."""
+    gallery, access = _gallery(request, pk)
+    form = ExtrasForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return redirect(gallery)
+    payment = services.extras_buy(
+        gallery=gallery,
+        access=access,
+        user=request.user,
+        photos=form.cleaned_data["photos"],
+        key=str(form.cleaned_data["key"]),
+    )
+    return redirect(
+        f"{reverse('payment_pay', args=[payment.pk])}?next={gallery.get_absolute_url()}"
+    )
 
 
 @_domain_errors

@@ -27,3 +27,11 @@ class SignUpForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return cleaned
+
+
+def form_errors(form: forms.Form) -> str:
+    """A form's problems in one line, for a page that redirects with a message."""
+    return " ".join(
+        f"{form.fields[name].label or name.replace('_', ' ').capitalize()}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+    )
