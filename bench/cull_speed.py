@@ -69,7 +69,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=int, default=12)
     args = parser.parse_args()
-    face_detector(), face_mesh(), iris_landmarks()
+    detector, _, _ = face_detector(), face_mesh(), iris_landmarks()
+    print(f"face detector on {', '.join(detector.providers)} (AI_PROVIDERS to choose)")
     with tempfile.TemporaryDirectory() as folder:
         print(f"Writing {args.photos} JPEGs of {SIZE[0]}×{SIZE[1]} ...", flush=True)
         paths = make_photos(Path(folder), args.photos)

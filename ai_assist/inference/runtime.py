@@ -59,6 +59,10 @@ def onnx_session(model: bytes, *, name: str):
             f"{name}: onnxruntime is not installed; pip install 'studio-platform[ai]'"
         ) from exc
     providers = choose_providers(onnxruntime.get_available_providers())
+    if "CUDAExecutionProvider" in providers:
+        # CUDA and cuDNN from NVIDIA's pip packages (onnxruntime-gpu[cuda,cudnn]) are not on the
+        # loader's path: load them first, or the session quietly falls back to the CPU.
+        onnxruntime.preload_dlls()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = num_threads()
     options.log_severity_level = 3
