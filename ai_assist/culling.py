@@ -40,6 +40,7 @@ FACE_BRIGHT, FACE_TOO_BRIGHT = 205, 225
 FRAME_TOO_DARK, FRAME_TOO_BRIGHT = 40, 200
 HIGHLIGHTS_BACKGROUND = 0.2  # clipped share of the frame that makes a background "overexposed"
 HIGHLIGHTS_TOO_MANY = 0.45
+SHADOWS_CRUSHED = 0.35  # share of the frame clipped to black (a black backdrop is about 0.15)
 # Framing.
 CUT_OFF = 0.08  # share of the face's landmarks outside the frame that counts as cut off
 TOP_CROP_ALLOWED = 0.15
@@ -297,6 +298,8 @@ def _face_exposure_findings(signals: PhotoSignals, main: FaceSignals) -> list:
         findings.append((MAYBE, "face a little bright", 15))
     if signals.highlights > HIGHLIGHTS_BACKGROUND and brightness <= FACE_TOO_BRIGHT:
         findings.append((MAYBE, "overexposed background", 15))
+    if signals.shadows > SHADOWS_CRUSHED and brightness >= FACE_TOO_DARK:
+        findings.append((MAYBE, "crushed shadows", 15))
     return findings
 
 
@@ -307,6 +310,8 @@ def _frame_exposure_findings(signals: PhotoSignals) -> list:
         return [(REJECT, "overexposed", 40)]
     if signals.highlights > HIGHLIGHTS_BACKGROUND:
         return [(MAYBE, "clipped highlights", 15)]
+    if signals.shadows > SHADOWS_CRUSHED:
+        return [(MAYBE, "crushed shadows", 15)]
     return []
 
 
@@ -391,7 +396,7 @@ def _mark_burst(results: list[CullResult], number: int) -> None:
         why = _why_better(best.signals, result.signals)
         result.reasons.insert(0, f"duplicate of {best.name}, {why} there")
         result.decision = REJECT
-        result.score = min(result.score, best.score - 1)
+        result.score = max(0, min(result.score, best.score - 1))
 
 
 def _rank(result: CullResult) -> tuple:
@@ -488,13 +493,14 @@ class Learner:
 
     @property
     def active(self) -> bool:
-        """Whether the model adjusts decisions: enough examples, and not worse than the rules."""
+        """Whether the model adjusts decisions: enough examples, and better than the rules on
+        the held-out ones."""
         return (
             bool(self.weights)
             and self.examples >= MIN_EXAMPLES
             and self.agreement_after is not None
             and self.agreement_before is not None
-            and self.agreement_after >= self.agreement_before
+            and self.agreement_after > self.agreement_before
         )
 
     @classmethod
