@@ -146,11 +146,12 @@ def analyse_photo(
     source: str | os.PathLike | bytes,
     *,
     name: str,
+    kind: str = "",
     taken_at: datetime | None = None,
     long_edge: int = ANALYSIS_LONG_EDGE,
 ) -> PhotoSignals:
     """Decode a photo at reduced size and measure everything culling decides on."""
-    decoded = decode(source, long_edge=long_edge)
+    decoded = decode(source, kind=kind, long_edge=long_edge)
     return analyse_image(decoded.image, name=name, taken_at=decoded.taken_at or taken_at)
 
 

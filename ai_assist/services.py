@@ -60,27 +60,50 @@ def cull_start(*, gallery: Gallery, actor: User) -> CullJob:
 def cull_photo_analyse(*, photo_cull_pk: int, job_pk: int) -> None:
     """Measure one photo of a run; a photo that cannot be read is marked failed, with why.
 
-    Safe to repeat: only a row still pending in this run is counted.
+    Safe to repeat: only a row still pending in this run is counted, and the deciding step runs
+    again if an earlier try of it failed.
     """
     row = (
         PhotoCull.objects.select_related("photo")
         .filter(pk=photo_cull_pk, job_id=job_pk, status=PhotoCull.Status.PENDING)
         .first()
     )
-    if row is None:
-        return
+    if row is not None:
+        _analyse(row, job_pk)
+    _decide_when_analysed(job_pk)
+
+
+def _analyse(row: PhotoCull, job_pk: int) -> None:
+    with row.photo.original.open("rb") as original:  # storage trouble: the task retries
+        data = original.read()
     try:
-        with row.photo.original.open("rb") as original:
-            signals = culling.analyse_photo(original.read(), name=row.photo.stem)
+        signals = culling.analyse_photo(data, name=row.photo.stem, kind=row.photo.kind)
     except ModelFileError:
         raise  # the worker's models, not the photo: fail loudly and retry elsewhere
     except Exception as error:  # noqa: BLE001 - any decoding failure is this photo's alone
-        _count(row, job_pk, PhotoCull.Status.FAILED, error=_plain(error), counter="failed")
+        _fail(row.pk, job_pk, _plain(error))
     else:
-        _count(row, job_pk, PhotoCull.Status.ANALYSED, signals=signals.to_dict(), counter="done")
-    if CullJob.objects.filter(
+        _count(row.pk, job_pk, PhotoCull.Status.ANALYSED, signals=signals.to_dict(), counter="done")
+
+
+def cull_photo_failed(*, photo_cull_pk: int, job_pk: int, error: str) -> None:
+    """Give up on one photo after its retries (storage or models down), so the run still ends."""
+    _fail(photo_cull_pk, job_pk, error[:500])
+    _decide_when_analysed(job_pk)
+
+
+def _fail(photo_cull_pk: int, job_pk: int, error: str) -> None:
+    # What an earlier run said of this photo no longer stands.
+    cleared = {"decision": "", "score": None, "reasons": [], "burst": None, "duplicate_of": None}
+    _count(photo_cull_pk, job_pk, PhotoCull.Status.FAILED, error=error, counter="failed", **cleared)
+
+
+def _decide_when_analysed(job_pk: int) -> None:
+    """Decide once every photo is analysed or failed; a deciding step that failed runs again."""
+    CullJob.objects.filter(
         pk=job_pk, status=CullJob.Status.ANALYSING, total__lte=F("done") + F("failed")
-    ).update(status=CullJob.Status.DECIDING):
+    ).update(status=CullJob.Status.DECIDING)
+    if CullJob.objects.filter(pk=job_pk, status=CullJob.Status.DECIDING).exists():
         cull_decide(job_pk=job_pk)
 
 
@@ -88,10 +111,10 @@ def _plain(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
-def _count(row: PhotoCull, job_pk: int, status: str, *, counter: str, **fields) -> None:
+def _count(photo_cull_pk: int, job_pk: int, status: str, *, counter: str, **fields) -> None:
     with transaction.atomic():
         if PhotoCull.objects.filter(
-            pk=row.pk, job_id=job_pk, status=PhotoCull.Status.PENDING
+            pk=photo_cull_pk, job_id=job_pk, status=PhotoCull.Status.PENDING
         ).update(status=status, **fields):
             CullJob.objects.filter(pk=job_pk).update(**{counter: F(counter) + 1})
 
@@ -109,7 +132,10 @@ def cull_decide(*, job_pk: int, now: datetime | None = None) -> None:
     results = culling.cull_signals(
         [culling.PhotoSignals.from_dict({**r.signals, "name": names[r.photo_id]}) for r in rows]
     )
-    learner = learner_for(photographer_id=job.gallery.booking.photographer_id)
+    # The taste of whoever culls (and so reviews) the shoot: that is who it learned from.
+    learner = learner_for(
+        photographer_id=job.requested_by_id or job.gallery.booking.photographer_id
+    )
     photo_named = {name: pk for pk, name in names.items()}
     with transaction.atomic():
         for row, result in zip(rows, results, strict=True):

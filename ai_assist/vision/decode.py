@@ -27,15 +27,24 @@ class Decoded:
     taken_at: datetime | None  # EXIF DateTimeOriginal (camera's local time, naive)
 
 
-def decode(source: str | os.PathLike | bytes, *, long_edge: int = ANALYSIS_LONG_EDGE) -> Decoded:
+def decode(
+    source: str | os.PathLike | bytes, *, kind: str = "", long_edge: int = ANALYSIS_LONG_EDGE
+) -> Decoded:
     """Decode a photo to an upright RGB array whose long edge is about `long_edge` (never less,
     unless the photo is smaller). JPEG decodes at 1/2, 1/4 or 1/8 scale in the DCT; RAW files give
-    their embedded JPEG preview; HEIC goes through pillow-heif."""
-    name = "" if isinstance(source, bytes) else str(source)
-    suffix = Path(name).suffix.lower()
-    if suffix in RAW_SUFFIXES:
-        return _decode_raw(name, long_edge)
-    if suffix in HEIF_SUFFIXES:
+    their embedded JPEG preview; HEIC goes through pillow-heif.
+
+    `kind` ("raw", "heif", ...) is the type found in the content, as delivery stores it; without
+    it a path's suffix tells.
+    """
+    if not kind and not isinstance(source, bytes):
+        suffix = Path(source).suffix.lower()
+        kind = "raw" if suffix in RAW_SUFFIXES else "heif" if suffix in HEIF_SUFFIXES else ""
+    if kind == "raw":
+        return _decode_raw(
+            io.BytesIO(source) if isinstance(source, bytes) else str(source), long_edge
+        )
+    if kind == "heif":
         _register_heif()
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     return _decode_pil(Image.open(io.BytesIO(data)), long_edge)
@@ -62,12 +71,12 @@ def _fit(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
     return max(1, int(width * scale)), max(1, int(height * scale))
 
 
-def _decode_raw(path: str, long_edge: int) -> Decoded:
+def _decode_raw(path_or_file: str | io.BytesIO, long_edge: int) -> Decoded:
     try:
         import rawpy
     except ImportError as exc:
         raise RuntimeError("RAW files need rawpy: pip install rawpy") from exc
-    with rawpy.imread(path) as raw:
+    with rawpy.imread(path_or_file) as raw:
         try:
             thumb = raw.extract_thumb()
         except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):

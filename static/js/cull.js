@@ -50,7 +50,7 @@
   });
   const keys = {k: "keep", m: "maybe", r: "reject"};
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea")) return;
+    if (event.target.closest("input, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
     const cards = [...grid.querySelectorAll(".cull[data-decide]")];
     const current = document.activeElement.closest ? document.activeElement.closest(".cull") : null;
     const index = cards.indexOf(current);

@@ -5,9 +5,11 @@ Real models on the CPU, real photos (scikit-image's astronaut) with defects made
 """
 
 from datetime import datetime
+from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from rest_framework.test import APIClient
 
 from ai_assist import services
@@ -135,6 +137,67 @@ def test_a_task_run_twice_counts_its_photo_once(
 
     job.refresh_from_db()
     assert (job.done, job.failed, job.status) == (1, 0, "analysing")
+
+
+def test_a_photo_whose_file_cannot_be_read_fails_after_its_retries_and_the_run_ends(
+    gallery, shoot, photographer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import FileSystemStorage
+
+    from ai_assist.tasks import MAX_RETRIES, cull_photo_task
+
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.cull_start(gallery=gallery, actor=photographer)
+    rows = {row.photo_id: row.pk for row in PhotoCull.objects.all()}
+    for photo in (shoot["blurred"], shoot["broken"]):
+        services.cull_photo_analyse(photo_cull_pk=rows[photo], job_pk=job.pk)
+
+    def storage_down(storage, name, mode="rb"):
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(FileSystemStorage, "open", storage_down)
+    # The last allowed attempt (as a worker would run it after MAX_RETRIES retries):
+    last = cull_photo_task.apply(
+        args=[rows[shoot["sharp"]], job.pk], retries=MAX_RETRIES, throw=False
+    )
+
+    assert last.state == "FAILURE"
+    job.refresh_from_db()
+    assert (job.status, job.done, job.failed) == ("done", 1, 2)
+    row = PhotoCull.objects.get(pk=rows[shoot["sharp"]])
+    assert row.status == "failed" and "storage unreachable" in row.error
+
+
+def test_a_photo_that_fails_on_a_rerun_loses_its_old_decision(
+    studio_api, gallery, shoot, django_capture_on_commit_callbacks
+):
+    cull(studio_api, gallery, django_capture_on_commit_callbacks)
+    original = gallery.photos.get(pk=shoot["sharp"]).original
+    with original.storage.open(original.name, "wb") as damaged:
+        damaged.write(b"not a photo")
+
+    row = by_photo(cull(studio_api, gallery, django_capture_on_commit_callbacks))[shoot["sharp"]]
+
+    assert row["status"] == "failed" and row["decision"] == "" and row["reasons"] == []
+
+
+def test_heic_and_raw_uploads_are_culled(
+    studio_api, gallery, photographer, django_capture_on_commit_callbacks
+):
+    from tests.delivery import corpus
+
+    portrait = BytesIO()
+    Image.fromarray(photos.astronaut()).save(portrait, "HEIF")
+    for name, data in [("IMG_0001.HEIC", portrait.getvalue()), ("IMG_0002.DNG", corpus.dng())]:
+        upload = SimpleUploadedFile(name, data, content_type="application/octet-stream")
+        delivery.photo_upload(gallery=gallery, actor=photographer, file=upload)
+
+    body = cull(studio_api, gallery, django_capture_on_commit_callbacks)
+
+    assert body["progress"]["failed"] == 0
+    heic, raw = sorted(body["photos"], key=lambda row: row["name"])
+    assert heic["decision"] == "keep" and heic["reasons"] == []
+    assert raw["status"] == "analysed" and raw["decision"]
 
 
 def test_overrides_are_recorded_and_learned_from(
