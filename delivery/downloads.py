@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils import timezone
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 from stream_zip import NO_COMPRESSION_64, stream_zip
 
 from .models import Photo
@@ -90,6 +92,11 @@ def zip_members(photos: Iterable[Photo], size: str) -> list[Member]:
 
 
 def _chunks(storage: Storage, name: str) -> Iterator[bytes]:
+    if isinstance(storage, S3Storage):
+        # S3Storage.open() copies the whole object into memory first: stream its body instead.
+        key = storage._normalize_name(clean_name(name))
+        yield from storage.bucket.Object(key).get()["Body"].iter_chunks(CHUNK)
+        return
     with storage.open(name, "rb") as file:
         while chunk := file.read(CHUNK):
             yield chunk
