@@ -283,6 +283,9 @@ class PhotoUploadApi(APIView):
     )
     def post(self, request, pk: int):
         gallery, access = _gallery(request, pk)
+        if access != Access.STUDIO:  # refused before the files are looked at
+            body = error_body("studio_only", "Only the studio's photographers and staff upload.")
+            return Response(body, status=status.HTTP_403_FORBIDDEN)
         stored, rejected = [], []
         for file in request.FILES.getlist("files"):
             try:

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
 from django.test import Client
 from django.utils import timezone
 
@@ -10,7 +12,7 @@ from delivery import services
 from delivery.models import Favourite, Gallery, PinAttempt
 from tests import factories
 from tests.delivery import corpus
-from tests.delivery.conftest import add_photo
+from tests.delivery.conftest import add_photo, pay
 
 ALLOWED, DENIED = "allowed", "denied"
 
@@ -30,6 +32,32 @@ def requests_for(gallery, photo):
     ]
 
 
+def studio_requests_for(gallery, photo):
+    """What only the studio may do: (name, method, url, data). None of it changes anything when
+    refused, so every visitor can try all of it."""
+    base = f"/galleries/{gallery.pk}"
+    api = f"/api/galleries/{gallery.pk}"
+    return [
+        ("original file", "get", f"{base}/photos/{photo.pk}/original/", None),
+        ("upload page", "get", f"{base}/upload/", None),
+        ("upload api", "post", f"{api}/photos/", {}),
+        ("settings page", "post", f"{base}/settings/", {"action": "revoke"}),
+        ("settings api", "post", f"{api}/settings/", {"included_photos": 99, "expires_at": None}),
+        ("new link api", "post", f"{api}/link/", {"pin": "0000"}),
+        ("revoke api", "post", f"{api}/revoke/", {"revoked": True}),
+    ]
+
+
+def paid_requests_for(gallery, photo):
+    """Sizes a client gets once the session is paid in full."""
+    base = f"/galleries/{gallery.pk}"
+    return [
+        ("web file", "get", f"{base}/photos/{photo.pk}/web/", None),
+        ("full file", "get", f"{base}/photos/{photo.pk}/full/?download=1", None),
+        ("zip of full size", "get", f"{base}/download.zip?photos=all&size=full", None),
+    ]
+
+
 def call(client: Client, method: str, url: str, data):
     if method == "get":
         response = client.get(url)
@@ -43,7 +71,7 @@ def call(client: Client, method: str, url: str, data):
 @pytest.fixture
 def photo(gallery, photographer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        photo = add_photo(gallery, photographer)
+        photo = add_photo(gallery, photographer, name="IMG_0001.jpg")
     photo.refresh_from_db()
     return photo
 
@@ -85,7 +113,42 @@ def test_access_matrix(visitors, gallery, photo):
                 assert status == 403, (visitor, name, status)  # the studio does not choose
             else:
                 assert status in (401, 403, 404), (visitor, name, status)
-                assert b"IMG" not in response.content and b"JFIF" not in response.content
+                assert b"IMG_0001" not in response.content and b"JFIF" not in response.content
+
+
+def refused(response) -> bool:
+    """Refused outright, or (a page, for someone not logged in) sent to log in."""
+    if response.status_code == 302:
+        return response.url.startswith(resolve_url(settings.LOGIN_URL))
+    return response.status_code in (401, 403, 404)
+
+
+def test_only_the_studio_manages_a_gallery(visitors, gallery, photo):
+    for visitor, (client, expected) in visitors.items():
+        for name, method, url, data in studio_requests_for(gallery, photo):
+            if expected == "studio":  # the studio's own changes are tested where they live
+                if method == "get":
+                    assert call(client, method, url, data).status_code == 200, name
+                continue
+            response = call(client, method, url, data)
+            assert refused(response), (visitor, name, response.status_code)
+    gallery.refresh_from_db()
+    assert gallery.revoked_at is None and gallery.included_photos == 2
+
+
+def test_paid_sizes_once_paid_and_only_for_the_clients_side(visitors, gallery, photo, booking):
+    for _, method, url, data in paid_requests_for(gallery, photo):
+        status = call(visitors["owner client"][0], method, url, data).status_code
+        assert status in (402, 403, 404)  # not before the session is paid
+    pay(booking)
+
+    for visitor, (client, expected) in visitors.items():
+        for name, method, url, data in paid_requests_for(gallery, photo):
+            status = call(client, method, url, data).status_code
+            if expected in (ALLOWED, "studio"):
+                assert status == 200, (visitor, name, status)
+            else:
+                assert status in (401, 403, 404), (visitor, name, status)
 
 
 @pytest.mark.parametrize("closing", ["expired", "revoked"])
