@@ -5,10 +5,13 @@ copyright, creator and credit (and harmless capture facts), never GPS, serial nu
 maker notes or comments. Originals are stored exactly as uploaded and only studio staff get them.
 """
 
+import functools
 import html
 import io
 import re
+import struct
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -120,7 +123,8 @@ def inspect(file: BinaryIO, *, size: int, max_bytes: int, max_pixels: int) -> Im
         _check_png_structure(file)
     if kind == "jpeg":
         _check_jpeg_structure(file)
-    decode(file, kind, max_pixels=max_pixels, reduce=True)
+    image = decode(file, kind, max_pixels=max_pixels, reduce=True)
+    _check_metadata(image)
     if kind == "raw":
         width, height = _raw_size(file)
     else:
@@ -163,29 +167,54 @@ def _check_png_structure(file: BinaryIO) -> None:
         raise ImageRejected("trailing_data", "The PNG file has other data appended to it.")
 
 
-def _jpeg_primary_end(data: bytes) -> int:
-    """Return the offset just after the primary image's EOI marker, or -1 when there is none."""
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """Yield (marker, start, end) of the primary image's segments, up to and including EOI.
+
+    A scan (SOS) runs on to the end of its entropy-coded data. Stops early where the data is cut
+    short or stops being JPEG: callers check that the last segment yielded was EOI.
+    """
     pos = 2
     while pos + 2 <= len(data):
         if data[pos] != 0xFF:
-            return -1
-        marker = data[pos + 1]
-        if marker == 0xD9:
-            return pos + 2
-        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            pos += 1 if marker == 0xFF else 2
+            return
+        marker, start = data[pos + 1], pos
+        if marker == 0xFF:  # fill byte
+            pos += 1
             continue
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if marker == 0xDA:  # start of scan: skip entropy-coded data to the next real marker
-            while True:
-                pos = data.find(b"\xff", pos)
-                if pos < 0 or pos + 1 >= len(data):
-                    return -1
-                following = data[pos + 1]
-                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
-                    pos += 1 if following == 0xFF else 2
-                    continue
-                break
+        if marker in (0x01, 0xD9) or 0xD0 <= marker <= 0xD7:  # no length field
+            pos += 2
+        else:
+            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA and (pos := _entropy_end(data, pos)) < 0:
+            return
+        yield marker, start, pos
+        if marker == 0xD9:
+            return
+
+
+def _entropy_end(data: bytes, pos: int) -> int:
+    """Offset of the marker that ends entropy-coded data starting at `pos`, or -1 if none does.
+
+    Inside it, 0xFF00 is a stuffed 0xFF, RSTn markers and fill bytes are part of the data.
+    """
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= len(data):
+            return -1
+        following = data[pos + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            pos += 2
+        elif following == 0xFF:
+            pos += 1
+        else:
+            return pos
+
+
+def _jpeg_primary_end(data: bytes) -> int:
+    """Return the offset just after the primary image's EOI marker, or -1 when there is none."""
+    for marker, _, end in _jpeg_segments(data):
+        if marker == 0xD9:
+            return end
     return -1
 
 
@@ -269,6 +298,32 @@ def decode(file: BinaryIO, kind: str, *, max_pixels: int, reduce: bool = False) 
         )
 
 
+def _check_metadata(image: Image.Image) -> None:
+    """Read the metadata as renditions will, so a failure there is a clean refusal here."""
+    try:
+        image = readable_metadata(image)
+        read_credits(image)
+        clean_exif(image, keep_orientation=True)
+    except Exception as error:
+        raise ImageRejected("corrupt", "The photo's metadata is damaged.") from error
+
+
+def readable_metadata(image: Image.Image) -> Image.Image:
+    """Return `image`, or a copy without EXIF when its EXIF block cannot be read.
+
+    Pixels can be fine while the EXIF is not (Pillow raises SyntaxError, ValueError...): such
+    EXIF counts as none, so the photo stays usable and nothing in the damaged block is passed on.
+    """
+    try:
+        image.getexif().get_ifd(IFD.Exif)
+        return image
+    except Exception:
+        stripped = image.copy()  # a plain image: a TIFF's own tags are not read again either
+        for key in ("exif", "Raw profile type exif"):
+            stripped.info.pop(key, None)
+        return stripped
+
+
 def read_credits(image: Image.Image) -> Credits:
     """Copyright, creator and credit from the image's EXIF and XMP."""
     exif = image.getexif()
@@ -343,8 +398,19 @@ def xmp_packet(credits: Credits, *, source: str) -> bytes:
     ).encode()
 
 
+# The ICC header's creation time (bytes 24-35: year, month, day, hour, minute, second).
+SRGB_PROFILE_DATE = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+
+
+@functools.cache
 def _srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """The sRGB profile embedded in every rendition, dated once for all time.
+
+    LittleCMS stamps a new profile with the current time, which made every rendition differ from
+    the last; the same photo must give the same bytes (repeated tasks, checksums, caches).
+    """
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return profile[:24] + SRGB_PROFILE_DATE + profile[36:]  # no profile ID (MD5) to redo
 
 
 def to_srgb(image: Image.Image) -> Image.Image:
@@ -412,7 +478,7 @@ def renditions(
     `full` of a JPEG original is the original's own image data with its metadata cleaned
     (lossless); of other kinds, a full-size high-quality JPEG.
     """
-    source_image = decode(file, kind, max_pixels=max_pixels)
+    source_image = readable_metadata(decode(file, kind, max_pixels=max_pixels))
     credits = read_credits(source_image)
     exif = clean_exif(source_image, keep_orientation=False)
     xmp = xmp_packet(credits, source=source)
@@ -437,34 +503,29 @@ def renditions(
     return made
 
 
-# JPEG segments kept by the lossless clean: JFIF (APP0), ICC profile (APP2), Adobe (APP14) and
-# everything that is image data. EXIF is replaced; XMP, IPTC (APP13), MPF, comments are dropped.
+# JPEG segments kept by the lossless clean: JFIF (APP0), ICC profile (APP2) and Adobe (APP14)
+# from the header, and everything that is image data. EXIF is replaced; XMP, IPTC (APP13), MPF
+# and comments are dropped, and so is every APPn or comment between or after the scans.
 def clean_jpeg(data: bytes, *, exif: Image.Exif, xmp: bytes) -> bytes:
     """Return the JPEG's primary image with only the given EXIF and XMP; pixels untouched."""
-    end = _jpeg_primary_end(data)
-    if end < 0:
+    segments = list(_jpeg_segments(data))
+    if not segments or segments[-1][0] != 0xD9:
         raise ImageRejected("truncated", "The JPEG file is cut short.")
-    jfif, kept, tables = [], [], []
-    pos = 2
-    while pos < end:
-        marker = data[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        if marker == 0xDA:  # start of scan: the rest is image data, byte for byte
-            tables.append(data[pos:end])
-            break
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        segment = data[pos : pos + 2 + length]
-        if marker == 0xE0:
+    jfif, kept, image_data = [], [], []
+    in_header = True
+    for marker, start, end in segments:
+        segment = data[start:end]
+        in_header = in_header and marker != 0xDA
+        if marker == 0xE0 and in_header:
             jfif.append(segment)
-        elif marker == 0xEE or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00"):
+        elif in_header and (
+            marker == 0xEE or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00")
+        ):
             kept.append(segment)
         elif not (0xE0 <= marker <= 0xEF or marker == 0xFE):
-            tables.append(segment)
-        pos += 2 + length
+            image_data.append(segment)
     metadata = [_app1(exif.tobytes()), _app1(b"http://ns.adobe.com/xap/1.0/\x00" + xmp)]
-    return b"".join([b"\xff\xd8", *jfif, *metadata, *kept, *tables])
+    return b"".join([b"\xff\xd8", *jfif, *metadata, *kept, *image_data])
 
 
 def _app1(payload: bytes) -> bytes:

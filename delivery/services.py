@@ -250,20 +250,23 @@ def photo_upload(
                 uploaded_by=actor,
             )
             _record(gallery, actor, "uploaded", photo=photo.pk, name=name)
-            _queue_renditions(photo.pk)
     except IntegrityError:
         default_storage.delete(stored)
         raise duplicate from None
-    except BaseException:
+    except BaseException:  # no row points at the file: it must not stay behind
         default_storage.delete(stored)
         raise
+    # Queued only once the row is committed: from here on the row owns the file, and whatever
+    # happens to its renditions (run eagerly, right here, without a broker) is the row's status.
+    _queue_renditions(photo.pk)
     return photo
 
 
 def _queue_renditions(photo_pk: int) -> None:
     from .tasks import photo_renditions_task
 
-    transaction.on_commit(lambda: photo_renditions_task.delay(photo_pk))
+    # robust: a task that fails while run eagerly is logged, and does not fail the upload.
+    transaction.on_commit(lambda: photo_renditions_task.delay(photo_pk), robust=True)
 
 
 def _spooled_original(photo: Photo):

@@ -23,3 +23,8 @@ def photo_renditions_task(self, photo_pk: int) -> None:
             raise
         logger.warning("renditions of photo %s failed, retrying: %r", photo_pk, error)
         raise self.retry(exc=error, countdown=min(600, 10 * 2**self.request.retries)) from error
+    except Exception as error:
+        # A bug or a file nothing caught at upload: retrying will not help, and a photo left
+        # pending would look to the studio as if it were still being made.
+        services.photo_renditions_failed(photo_pk=photo_pk, error=repr(error))
+        raise

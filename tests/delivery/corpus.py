@@ -57,6 +57,34 @@ def jpeg(width=640, height=480, *, seed=0, orientation=1, quality=90) -> bytes:
     return out.getvalue()
 
 
+BETWEEN_SCANS_COMMENT = b"Shot at 52.5200N 13.4050E, home of Owner Name"
+
+
+def progressive_jpeg(width=640, height=480, *, seed=11) -> bytes:
+    """A progressive JPEG with private EXIF (GPS, serial) and a comment also *between* its scans.
+
+    Decoders read segments anywhere before EOI, so metadata there is as real as in the header.
+    """
+    out = io.BytesIO()
+    picture(width, height, seed).save(
+        out,
+        "JPEG",
+        quality=90,
+        progressive=True,
+        exif=private_exif().tobytes(),
+        xmp=XMP_WITH_GPS,
+    )
+    data = out.getvalue()
+    second_scan = data.find(b"\xff\xda", data.find(b"\xff\xda") + 2)
+    hidden = _jpeg_segment(0xE1, b"Exif\x00\x00" + private_exif().tobytes())
+    hidden += _jpeg_segment(0xFE, BETWEEN_SCANS_COMMENT)
+    return data[:second_scan] + hidden + data[second_scan:]
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
 def png(width=320, height=240, *, seed=1) -> bytes:
     out = io.BytesIO()
     image = picture(width, height, seed)
@@ -122,6 +150,15 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
+def png_with_corrupt_exif(width=320, height=240, *, seed=10) -> bytes:
+    """A whole, decodable PNG whose eXIf chunk is not a TIFF structure (Pillow: SyntaxError)."""
+    out = io.BytesIO()
+    picture(width, height, seed).save(out, "PNG")
+    data = out.getvalue()
+    idat = data.find(b"IDAT") - 4
+    return data[:idat] + _png_chunk(b"eXIf", b"garbage, not a TIFF header") + data[idat:]
+
+
 def png_bomb(side: int = 100_000) -> bytes:
     """A valid PNG header claiming side × side pixels, with a tiny compressed body."""
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
@@ -148,6 +185,11 @@ SVG = (
     b"<script>alert(1)</script></svg>"
 )
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+
+
+def odd() -> dict[str, bytes]:
+    """Odd but usable photos by name: accepted at upload, and every size is made from them."""
+    return {"corrupt-exif.png": png_with_corrupt_exif()}
 
 
 def hostile() -> dict[str, tuple[bytes, set[str]]]:

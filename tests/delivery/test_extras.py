@@ -99,6 +99,35 @@ def test_nothing_to_buy_when_the_studio_sells_no_extras(owner, gallery):
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "extras_not_sold"
 
 
+@pytest.mark.parametrize("key", ["k" * 65, "k" * 200, "spaces are not allowed", "clé"])
+def test_a_malformed_idempotency_key_is_refused_clearly(selling, key):
+    api = APIClient()
+    api.force_authenticate(selling.booking.client)
+
+    answer = api.post(
+        f"/api/galleries/{selling.pk}/extras/", {"photos": 1}, HTTP_IDEMPOTENCY_KEY=key
+    )
+
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "bad_idempotency_key" and "64" in error["message"]
+    assert not Payment.objects.exists()
+
+
+def test_the_longest_idempotency_key_buys_once(selling):
+    api = APIClient()
+    api.force_authenticate(selling.booking.client)
+    key = "A-z_9" * 12 + "abcd"  # 64 characters
+
+    for _ in range(2):
+        answer = api.post(
+            f"/api/galleries/{selling.pk}/extras/", {"photos": 1}, HTTP_IDEMPOTENCY_KEY=key
+        )
+        assert answer.status_code == 201, answer.json()
+
+    assert ExtraPurchase.objects.count() == 1 == Payment.objects.filter(kind="extras").count()
+
+
 def test_only_the_clients_account_buys(selling, photographer, other_client, token):
     link_holder = Client()
     link_holder.post(f"/g/{token}/", {"pin": "2468"})

@@ -1,10 +1,12 @@
 """delivery.images on its own: what is accepted, what is refused, what renditions carry."""
 
 import io
+import time
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
+from PIL.ExifTags import IFD
 
 from delivery import images
 from tests.delivery import corpus
@@ -57,6 +59,18 @@ def test_hostile_file_is_rejected_cleanly(name):
     assert refused.value.message
 
 
+@pytest.mark.parametrize("name", sorted(corpus.odd()))
+def test_odd_file_is_accepted_and_every_size_is_made(name):
+    # Unreadable metadata counts as none: the photo stays usable and carries only our metadata.
+    data = corpus.odd()[name]
+    kind = inspect(data).kind
+    made = images.renditions(io.BytesIO(data), kind, max_pixels=10**8, watermark_text="x")
+    assert set(made) == {"thumb", "web", "proof", "full"}
+    for size, rendition in made.items():
+        assert images.private_metadata(rendition) == {}, size
+        assert b"garbage" not in rendition, size
+
+
 def test_size_and_pixel_limits_are_the_callers():
     data = corpus.jpeg(800, 600)
     with pytest.raises(images.ImageRejected, match="larger than the limit") as refused:
@@ -91,7 +105,13 @@ def test_renditions_sizes_orientation_and_watermark():
 
 @pytest.mark.parametrize(
     "make, kind",
-    [(corpus.jpeg, "jpeg"), (corpus.png, "png"), (corpus.tiff, "tiff"), (corpus.heic, "heif")],
+    [
+        (corpus.jpeg, "jpeg"),
+        (corpus.progressive_jpeg, "jpeg"),
+        (corpus.png, "png"),
+        (corpus.tiff, "tiff"),
+        (corpus.heic, "heif"),
+    ],
 )
 def test_private_metadata_is_stripped_and_credits_kept(make, kind):
     for name, data in renditions_of(make(), kind).items():
@@ -105,6 +125,23 @@ def test_private_metadata_is_stripped_and_credits_kept(make, kind):
             assert b"digitalCapture" in image.info["xmp"]
         if kind == "jpeg":
             assert credits.credit == corpus.CREDIT  # from the original's XMP
+
+
+def test_metadata_between_the_scans_of_a_progressive_jpeg_is_stripped():
+    original = corpus.progressive_jpeg()
+    gps = Image.Exif()
+    gps[IFD.GPSInfo] = corpus.GPS
+    gps_values = gps.tobytes()[-48:]  # the latitude and longitude rationals
+    assert original.count(gps_values) == 2  # in the header and between the scans
+    made = renditions_of(original)
+    for size, data in made.items():
+        assert gps_values not in data, size
+        assert corpus.BETWEEN_SCANS_COMMENT not in data, size
+    # The full size is still the original's own pixels, every scan of them.
+    with Image.open(io.BytesIO(original)) as before, Image.open(io.BytesIO(made["full"])) as after:
+        assert after.info.get("progressive") and np.array_equal(
+            np.asarray(before), np.asarray(after)
+        )
 
 
 def test_the_corpus_original_really_carries_gps():
@@ -124,6 +161,14 @@ def test_web_renditions_are_srgb():
         assert web.mode == "RGB"
         profile = ImageCms.ImageCmsProfile(io.BytesIO(web.info["icc_profile"]))
         assert "sRGB" in ImageCms.getProfileDescription(profile)
+
+
+def test_the_same_photo_gives_the_same_renditions_every_time():
+    # Repeated tasks and ZIP checksums rely on it; the sRGB profile once carried the time.
+    data = corpus.png()  # every size re-encoded, each with the profile
+    first = renditions_of(data, "png")
+    time.sleep(1.1)  # the profile's creation time counts seconds
+    assert renditions_of(data, "png") == first
 
 
 def test_ai_results_are_labelled_as_such():

@@ -58,6 +58,42 @@ def test_upload_stores_good_files_and_rejects_every_hostile_one(
     assert len(stored_files(_media)) == len(good) * 5
 
 
+@pytest.mark.django_db(transaction=True)  # real commits: the task runs as in production, eagerly
+def test_odd_files_in_an_upload_are_stored_whole_with_the_good_ones(studio_api, gallery, _media):
+    files = {**corpus.odd(), "portrait.jpg": corpus.jpeg(seed=1)}
+    response = studio_api.post(
+        f"/api/galleries/{gallery.pk}/photos/",
+        {"files": [upload(name, data) for name, data in files.items()]},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content
+    assert sorted(p["name"] for p in response.json()["stored"]) == sorted(files)
+    for photo in Photo.objects.filter(gallery=gallery):
+        assert photo.rendition_status == Photo.Renditions.READY, photo.rendition_error
+        with default_storage.open(photo.original.name) as original:
+            assert original.read() == files[photo.original_name]
+    assert len(stored_files(_media)) == len(files) * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rendition_crash_fails_the_photo_not_the_upload(studio_api, gallery, _media, monkeypatch):
+    def crash(*args, **kwargs):
+        raise SyntaxError("a decoder bug")
+
+    monkeypatch.setattr(services.images, "renditions", crash)
+    files = [upload("a.jpg", corpus.jpeg(seed=1)), upload("b.jpg", corpus.jpeg(seed=2))]
+    response = studio_api.post(
+        f"/api/galleries/{gallery.pk}/photos/", {"files": files}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    assert [p["rendition_status"] for p in response.json()["stored"]] == ["failed", "failed"]
+    for photo in Photo.objects.all():  # the originals are kept: the photos can be made again
+        assert "a decoder bug" in photo.rendition_error
+        assert default_storage.exists(photo.original.name)
+
+
 def test_rejected_only_upload_answers_the_error(studio_api, gallery, _media):
     response = studio_api.post(
         f"/api/galleries/{gallery.pk}/photos/",
@@ -163,6 +199,21 @@ def test_rendition_task_gives_up_after_its_retries(gallery, photographer, monkey
     photo.refresh_from_db()
     assert photo.rendition_status == Photo.Renditions.FAILED
     assert "disk gone" in photo.rendition_error
+
+
+def test_rendition_task_fails_the_photo_on_an_unexpected_error(gallery, photographer, monkeypatch):
+    from delivery.tasks import photo_renditions_task
+
+    photo = add_photo(gallery, photographer)
+
+    def crash(*args, **kwargs):
+        raise ValueError("unexpected")
+
+    monkeypatch.setattr(services.images, "renditions", crash)
+    photo_renditions_task.apply(args=[photo.pk], throw=False)
+    photo.refresh_from_db()
+    assert photo.rendition_status == Photo.Renditions.FAILED
+    assert "unexpected" in photo.rendition_error
 
 
 def test_upload_is_audited(gallery, photographer):
