@@ -1,6 +1,5 @@
 """The booking API: one view per operation, input and output serializers side by side."""
 
-import uuid
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from studio.apis import idempotency_key
 from studio.errors import DomainError
 from studio.models import User
 from studio.timezones import zone_from_name
@@ -48,6 +48,8 @@ class ErrorOutput(serializers.Serializer):
 
 
 ERRORS = {code: ErrorOutput for code in (400, 402, 403, 404, 409)}
+# Starting a payment asks the payment provider, which can be down for a moment.
+PAYMENT_ERRORS = {**ERRORS, 503: ErrorOutput}
 
 
 class MoneySerializer(serializers.Serializer):
@@ -239,7 +241,7 @@ class BookingPaymentApi(APIView):
         location_address = serializers.CharField(required=False, allow_blank=True, default="")
         notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
-    @extend_schema(request=BookingPaymentInput, responses={200: PaymentOutput, **ERRORS})
+    @extend_schema(request=BookingPaymentInput, responses={200: PaymentOutput, **PAYMENT_ERRORS})
     def post(self, request, pk: int):
         data = _validated(self.BookingPaymentInput, request)
         payment = services.payment_start(
@@ -251,7 +253,7 @@ class BookingPaymentApi(APIView):
 class BalancePaymentApi(APIView):
     """Open (or fetch) the payment of what is left of the price, after the deposit."""
 
-    @extend_schema(request=None, responses={200: PaymentOutput, **ERRORS})
+    @extend_schema(request=None, responses={200: PaymentOutput, **PAYMENT_ERRORS})
     def post(self, request, pk: int):
         payment = services.balance_payment_start(
             booking=_own_booking(request, pk), actor=request.user
@@ -308,8 +310,8 @@ class BookingPaymentListApi(APIView):
 
 
 class PaymentRefundApi(APIView):
-    """Refund part or all of a payment (studio staff). Send an `Idempotency-Key` header to make
-    a retried request refund once."""
+    """Refund part or all of a payment (studio staff). Send an `Idempotency-Key` header (at most
+    64 characters of A-Z, a-z, 0-9, _ and -) to make a retried request refund once."""
 
     class RefundInput(serializers.Serializer):
         amount_minor = serializers.IntegerField(min_value=1)
@@ -321,7 +323,7 @@ class PaymentRefundApi(APIView):
         refund = services.refund_issue(
             payment=selectors.payment_get_for(user=request.user, pk=pk),
             actor=request.user,
-            request_key=request.headers.get("Idempotency-Key") or str(uuid.uuid4()),
+            request_key=idempotency_key(request),
             **data,
         )
         return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)

@@ -313,6 +313,29 @@ def live_payment(*, booking: Booking, kind: str = Payment.Kind.DEPOSIT) -> Payme
     ).first()
 
 
+# Which booking states still take each kind of payment; a cancelled booking takes none.
+PAYABLE_STATUSES = {
+    Payment.Kind.DEPOSIT: {Booking.Status.HELD},
+    Payment.Kind.BALANCE: {Booking.Status.CONFIRMED, Booking.Status.COMPLETED},
+    Payment.Kind.EXTRAS: {Booking.Status.CONFIRMED, Booking.Status.COMPLETED},
+}
+
+
+def booking_takes_payment(*, booking: Booking, kind: str) -> bool:
+    return booking.status in PAYABLE_STATUSES[kind]
+
+
+def payment_no_longer_due(*, payment: Payment) -> bool:
+    """A pending payment its booking no longer takes (cancelled, hold expired, paid in full):
+    the pay page must not offer it."""
+    if payment.status != Payment.Status.PENDING:
+        return False
+    booking = payment.booking
+    if not booking_takes_payment(booking=booking, kind=payment.kind):
+        return True
+    return payment.kind == Payment.Kind.BALANCE and not balance_due_minor(booking=booking)
+
+
 def balance_due_minor(*, booking: Booking) -> int:
     """What is left of the price after the payments that went through (refunds are goodwill)."""
     paid = booking.payments.filter(

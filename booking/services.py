@@ -5,8 +5,10 @@ confirmed bookings of one photographer; on SQLite every write transaction is IMM
 settings), so the overlap check and the insert below run one booking at a time.
 """
 
+import logging
 from datetime import UTC, datetime, timedelta
 
+import stripe
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,6 +22,7 @@ from .selectors import (
     Slot,
     acts_for_studio,
     balance_due_minor,
+    booking_takes_payment,
     cancellation_cutoff,
     cancellation_refunds,
     live_payment,
@@ -31,6 +34,8 @@ from .selectors import (
 # PostgreSQL's SQLSTATEs for losing a race over a photographer's time: the exclusion constraint
 # rejected the row, or two conflicting inserts waited on each other and one was aborted.
 LOST_RACE_SQLSTATES = {"23P01", "40P01", "40001"}
+
+logger = logging.getLogger(__name__)
 
 
 class BookingError(DomainError):
@@ -453,7 +458,7 @@ def payment_start(
     The booking stays held: only the provider's report that the money arrived confirms it.
     """
     _check_is_client(actor, booking, "pays for")
-    if booking.status != Booking.Status.HELD:
+    if not booking_takes_payment(booking=booking, kind=Payment.Kind.DEPOSIT):
         raise BookingError("not_payable", "This booking is not waiting for a payment.", status=409)
     if not booking.deposit_minor:
         raise BookingError("no_deposit", "This session needs no deposit: confirm it instead.")
@@ -467,7 +472,7 @@ def payment_start(
 def balance_payment_start(*, booking: Booking, actor: User) -> Payment:
     """Open the payment of what is left of the price; asking again returns the same one."""
     _check_is_client(actor, booking, "pays for")
-    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
+    if not booking_takes_payment(booking=booking, kind=Payment.Kind.BALANCE):
         raise BookingError("not_payable", "This booking has no balance to pay.", status=409)
     if payment := live_payment(booking=booking, kind=Payment.Kind.BALANCE):
         return payment
@@ -481,7 +486,7 @@ def extras_payment_start(*, booking: Booking, actor: User, amount_minor: int, ke
     """Open a payment for something bought on top of the booking (extra photos); each purchase,
     told apart by `key`, is its own payment."""
     _check_is_client(actor, booking, "buys extras for")
-    if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
+    if not booking_takes_payment(booking=booking, kind=Payment.Kind.EXTRAS):
         raise BookingError("not_payable", "Extras are bought for a confirmed session.", status=409)
     return _payment_open(booking, actor, Payment.Kind.EXTRAS, amount_minor, key=key)
 
@@ -492,12 +497,21 @@ def _payment_open(
     if not key and (payment := live_payment(booking=booking, kind=kind)):
         return payment
     provider = payment_provider()
-    intent = provider.create_intent(
-        amount_minor=amount_minor,
-        currency=booking.currency,
-        metadata={"booking_id": str(booking.pk), "kind": kind},
-        idempotency_key=f"booking-{booking.pk}-{kind}{f'-{key}' if key else ''}",
-    )
+    try:
+        intent = provider.create_intent(
+            amount_minor=amount_minor,
+            currency=booking.currency,
+            metadata={"booking_id": str(booking.pk), "kind": kind},
+            idempotency_key=f"booking-{booking.pk}-{kind}{f'-{key}' if key else ''}",
+        )
+    except stripe.StripeError as error:
+        # Nothing was written yet, and the idempotency key makes asking again safe.
+        logger.warning("payment intent for booking %s failed: %r", booking.pk, error)
+        raise BookingError(
+            "payment_provider_unavailable",
+            "We could not reach the payment provider. Please try again in a moment.",
+            status=503,
+        ) from error
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -522,7 +536,9 @@ def refund_issue(
     *, payment: Payment, actor: User, amount_minor: int, reason: str, request_key: str
 ) -> Refund:
     """Refund part or all of a payment on the studio's word; the same request_key refunds once."""
-    idempotency_key = f"refund-request-{request_key}"
+    # Scoped to the payment: a key reused on another payment must neither skip its refund nor
+    # hand back (perhaps to another studio's staff) the refund of the first.
+    idempotency_key = f"refund-request-{payment.pk}-{request_key}"
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         booking = payment.booking
@@ -660,6 +676,8 @@ def _refund_late_payment(payment: Payment, now: datetime) -> None:
 
 def _refund_rest(payment: Payment, reason: str) -> None:
     amount = payment.amount_minor - payment.refunded_minor
+    if amount <= 0:
+        return  # already given back at the provider (reported before the payment itself)
     _refund_record(payment, amount, reason)
     _record(payment.booking, None, "refunded", amount=amount, reason=reason)
 

@@ -77,21 +77,34 @@ def booking_reminders_task() -> int:
     return len(claimed)
 
 
+# After this many failed tries the sweep leaves an event alone: it stays recorded, unprocessed,
+# with its last error, for someone to look at.
+PAYMENT_EVENT_MAX_ATTEMPTS = 10
+
+
 @shared_task(bind=True, acks_late=True, max_retries=8)
 def payment_event_process_task(self, event_pk: int) -> None:
-    """Apply a recorded payment event; a failure is kept on the event and retried with backoff."""
+    """Apply a recorded payment event; a failure is kept on the event and retried with backoff.
+
+    Database errors (a lock, a lost connection) pass: this task retries them. Anything else
+    (an event we cannot read yet) is left to the sweep, which gives up after a while.
+    """
     try:
         services.payment_event_process(event_pk=event_pk)
-    except DatabaseError as error:
+    except Exception as error:
         services.payment_event_failed(event_pk=event_pk, error=repr(error))
-        raise self.retry(exc=error, countdown=min(600, 5 * 2**self.request.retries)) from error
+        if isinstance(error, DatabaseError):
+            raise self.retry(exc=error, countdown=min(600, 5 * 2**self.request.retries)) from error
+        logger.exception("payment event %s failed; the sweep tries it again", event_pk)
 
 
 @shared_task
 def payment_events_retry_task() -> int:
     """Queue events still unprocessed after five minutes (a worker died, retries ran out)."""
     stale = PaymentEvent.objects.filter(
-        processed_at__isnull=True, received_at__lt=timezone.now() - timedelta(minutes=5)
+        processed_at__isnull=True,
+        received_at__lt=timezone.now() - timedelta(minutes=5),
+        attempts__lt=PAYMENT_EVENT_MAX_ATTEMPTS,
     ).values_list("pk", flat=True)
     for event_pk in stale:
         payment_event_process_task.delay(event_pk)

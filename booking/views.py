@@ -112,6 +112,7 @@ def details(request, pk: int):
     if booking.status != Booking.Status.HELD:
         return redirect(booking)
     form = BookingDetailsForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             if booking.deposit_minor:
@@ -123,19 +124,31 @@ def details(request, pk: int):
         except services.BookingError as error:
             if error.code in {"address_required"}:
                 form.add_error("location_address", error.message)
+            elif error.code == "payment_provider_unavailable":
+                # The hold and the details are still good: stay here so the client can retry.
+                messages.error(request, error.message)
+                status = error.status
             else:
                 messages.error(request, error.message)
                 return redirect("slots", session_type_id=booking.session_type_id)
         else:
             return redirect(booking)
     zone, _ = viewer_zone(request, booking.studio.time_zone)
-    return render(request, "booking/details.html", {"booking": booking, "form": form, "zone": zone})
+    return render(
+        request,
+        "booking/details.html",
+        {"booking": booking, "form": form, "zone": zone},
+        status=status,
+    )
 
 
 @login_required
 def pay(request, pk: int):
     """A payment's page: Stripe's Payment Element, or the test-mode stand-in."""
     payment = selectors.payment_get_for_client(client=request.user, pk=pk)
+    if selectors.payment_no_longer_due(payment=payment):
+        messages.error(request, "This payment is no longer due, so it cannot be paid here.")
+        return redirect(payment.booking)
     test_mode = payment.provider == Payment.Provider.TEST_MODE
     next_url = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):

@@ -1,4 +1,7 @@
-"""API plumbing shared by every app: one JSON shape for every error."""
+"""API plumbing shared by every app: one JSON shape for every error, one Idempotency-Key rule."""
+
+import re
+import uuid
 
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -29,3 +32,20 @@ def api_exception_handler(exc, context):
     else:
         response.data = error_body(exc.default_code, str(exc.detail))
     return response
+
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def idempotency_key(request) -> str:
+    """The request's `Idempotency-Key`, or a fresh one. A malformed key is refused rather than
+    cut, so two different keys never become one (and it always fits the columns that keep it)."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return str(uuid.uuid4())
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise DomainError(
+            "bad_idempotency_key",
+            "The Idempotency-Key header must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -.",
+        )
+    return key

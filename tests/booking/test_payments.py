@@ -2,17 +2,21 @@
 
 import itertools
 import json
+import socket
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 import stripe
 from django.core import mail
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 
 from booking import services
 from booking.models import Booking, Payment, PaymentEvent, Refund
+from booking.tasks import payment_events_retry_task
 from tests.factories import UserFactory
 
 SECRET = "whsec_test_secret"
@@ -302,3 +306,116 @@ def test_api_opens_the_deposit_payment(api, held_with_payment):
         {"amount_minor": 5000, "currency": "EUR"},
     )
     assert body["pay_url"] == f"/payments/{payment.pk}/"
+
+
+@pytest.fixture
+def stripe_unreachable(settings):
+    """Stripe configured, but its address is a closed local port: every call fails to connect."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.STRIPE_SECRET_KEY = "sk_test_unreachable"
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{port}"
+    settings.STRIPE_TIMEOUT_SECONDS = 2
+
+
+def test_stripe_down_shows_a_message_instead_of_an_error_page(
+    client, client_user, deposit_type, photographer, at, stripe_unreachable
+):
+    booking = services.booking_hold(client=client_user, session_type=deposit_type, start=at(10))
+    client.force_login(client_user)
+
+    response = client.post(f"/bookings/{booking.pk}/details/", {"notes": "hi"})
+
+    assert response.status_code == 503
+    assert "try again in a moment" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == "held" and not Payment.objects.exists()
+
+
+def test_api_answers_503_when_stripe_is_down(
+    api, client_user, deposit_type, photographer, at, stripe_unreachable
+):
+    booking = services.booking_hold(client=client_user, session_type=deposit_type, start=at(10))
+
+    response = api.post(f"/api/bookings/{booking.pk}/payment/", {})
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "payment_provider_unavailable"
+    assert not Payment.objects.exists()
+
+
+def sweep_later() -> int:
+    """Run the sweep as if the events had waited past its five minutes."""
+    PaymentEvent.objects.update(received_at=F("received_at") - timedelta(minutes=10))
+    return payment_events_retry_task.delay().get()
+
+
+def test_an_event_that_fails_is_kept_and_processed_once_the_cause_is_gone(
+    client, stripe_webhooks, held_with_payment, django_capture_on_commit_callbacks
+):
+    booking, payment = held_with_payment
+    unreadable = event("charge.refunded", payment)  # no amount_refunded: processing raises
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(client, unreadable)
+
+    assert response.status_code == 200
+    recorded = PaymentEvent.objects.get()
+    assert (recorded.processed_at, recorded.attempts) == (None, 1)
+    assert "amount_refunded" in recorded.last_error
+    unreadable["data"]["object"]["amount_refunded"] = 5000
+    PaymentEvent.objects.filter(pk=recorded.pk).update(payload=unreadable)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_later() == 1
+
+    recorded.refresh_from_db()
+    assert recorded.processed_at is not None
+    assert Payment.objects.get(pk=payment.pk).refunded_minor == 5000
+    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
+
+
+def test_the_sweep_gives_up_on_an_event_after_ten_attempts(held_with_payment):
+    _, payment = held_with_payment
+    services.payment_event_record(event=event("charge.refunded", payment))  # always raises
+
+    swept = [sweep_later() for _ in range(12)]
+
+    assert swept == [1] * 10 + [0, 0]
+    failed = PaymentEvent.objects.get()
+    assert failed.attempts == 10 and failed.processed_at is None and failed.last_error
+
+
+def test_the_pay_page_refuses_a_cancelled_booking(client, client_user, held_with_payment):
+    booking, payment = held_with_payment
+    services.booking_cancel(booking=booking, actor=client_user)
+    client.force_login(client_user)
+
+    page = client.get(f"/payments/{payment.pk}/")
+    paid = client.post(f"/payments/{payment.pk}/", {"outcome": "succeed"}, follow=True)
+
+    assert page.status_code == 302 and page.url == f"/bookings/{booking.pk}/"
+    assert "This payment is no longer due" in paid.content.decode()
+    assert not PaymentEvent.objects.exists()
+    assert Payment.objects.get(pk=payment.pk).status == "pending"
+
+
+def test_the_pay_page_refuses_extras_for_a_booking_cancelled_meanwhile(
+    client, client_user, paid, staff
+):
+    booking = paid()
+    extras = services.extras_payment_start(
+        booking=booking, actor=client_user, amount_minor=3000, key="extra-photos"
+    )
+    client.force_login(client_user)
+    assert client.get(f"/payments/{extras.pk}/").status_code == 200
+
+    services.booking_cancel(booking=booking, actor=staff)
+
+    page = client.get(f"/payments/{extras.pk}/", follow=True)
+    assert page.redirect_chain == [(f"/bookings/{booking.pk}/", 302)]
+    assert "This payment is no longer due" in page.content.decode()
+    deposit = Payment.objects.get(booking=booking, kind="deposit")
+    assert client.get(f"/payments/{deposit.pk}/").status_code == 200  # paid: still shown

@@ -102,6 +102,32 @@ def test_a_payment_arriving_after_the_client_cancelled_is_refunded(
     assert not [m for m in mail.outbox if "someone else" in m.body]
 
 
+def test_a_payment_refunded_at_stripe_before_it_arrived_is_not_refunded_again(
+    paid, client_user, django_capture_on_commit_callbacks
+):
+    booking = paid()
+    extras = services.extras_payment_start(
+        booking=booking, actor=client_user, amount_minor=3000, key="extra-photos"
+    )
+    services.booking_cancel(booking=booking, actor=client_user)
+    refunded_at_stripe = {
+        "id": "evt_refunded",
+        "type": "charge.refunded",
+        "data": {
+            "object": {"id": "ch_1", "payment_intent": extras.intent_id, "amount_refunded": 3000}
+        },
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.payment_event_record(event=refunded_at_stripe)
+        services.payment_event_record(event=simulated_success_event(extras))
+
+    extras.refresh_from_db()
+    assert (extras.status, extras.refunded_minor) == ("succeeded", 3000)
+    assert refunds_of(booking) == [(5000, "cancelled by the client")]  # the deposit only
+    assert not booking.events.filter(kind="refunded", details__amount=0).exists()
+
+
 def test_rescheduling_a_paid_booking_charges_nothing_more(paid, client_user, at):
     booking = paid(10)
 
@@ -216,6 +242,46 @@ def test_api_refund_with_an_idempotency_key_refunds_once(paid, staff):
     (deposit,) = history
     assert deposit["refunded"] == {"amount_minor": 1500, "currency": "EUR"}
     assert [r["amount"]["amount_minor"] for r in deposit["refunds"]] == [1500]
+
+
+def test_one_idempotency_key_on_two_payments_refunds_both(paid, staff):
+    first, second = paid(10), paid(14)
+    payments = [Payment.objects.get(booking=b) for b in (first, second)]
+    api = APIClient()
+    api.force_authenticate(staff)
+
+    responses = [
+        api.post(
+            f"/api/payments/{payment.pk}/refunds/",
+            {"amount_minor": 1500, "reason": "Late start"},
+            HTTP_IDEMPOTENCY_KEY="k1",
+        )
+        for payment in payments
+    ]
+
+    assert [r.status_code for r in responses] == [201, 201]
+    assert responses[0].json()["id"] != responses[1].json()["id"]
+    assert refunds_of(first) == refunds_of(second) == [(1500, "Late start")]
+    assert [p.refunded_minor for p in Payment.objects.order_by("pk")] == [1500, 1500]
+
+
+@pytest.mark.parametrize("key", ["k" * 65, "has space", "semi;colon", "ünïcode"])
+def test_api_refuses_a_malformed_idempotency_key(paid, staff, key):
+    paid()
+    payment = Payment.objects.get()
+    api = APIClient()
+    api.force_authenticate(staff)
+
+    response = api.post(
+        f"/api/payments/{payment.pk}/refunds/",
+        {"amount_minor": 1500, "reason": "Late start"},
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_idempotency_key"
+    assert "64" in response.json()["error"]["message"]
+    assert not Refund.objects.exists()
 
 
 def test_api_refuses_a_client_refunding_themselves(api, paid):

@@ -77,3 +77,25 @@ def test_embedded_default_runs_the_beat_schedule_by_command(
 
     booking.refresh_from_db()
     assert booking.status == "expired"
+
+
+def test_one_failing_periodic_task_does_not_stop_the_others(
+    settings, client_user, session_type, photographer, at
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    booking = services.booking_hold(client=client_user, session_type=session_type, start=at(10))
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now())
+    settings.CELERY_BEAT_SCHEDULE = {
+        "renamed": {"task": "booking.tasks.no_such_task", "schedule": 60.0},
+        **settings.CELERY_BEAT_SCHEDULE,
+    }
+    errors = StringIO()
+
+    call_command("run_periodic_tasks", stdout=StringIO(), stderr=errors)
+
+    booking.refresh_from_db()
+    assert booking.status == "expired"
+    assert "booking.tasks.no_such_task: failed" in errors.getvalue()

@@ -5,12 +5,15 @@ this command beside the site: `--every 60` repeats until stopped. Every periodic
 run more often than scheduled.
 """
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from studio.celery import app
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -23,10 +26,16 @@ class Command(BaseCommand):
         app.loader.import_default_modules()  # register the apps' tasks (found lazily otherwise)
         while True:
             for entry in settings.CELERY_BEAT_SCHEDULE.values():
-                result = app.tasks[entry["task"]].delay()
-                self.stdout.write(
-                    f"{entry['task']}: {result.get() if result.ready() else 'queued'}"
-                )
+                self.run_entry(entry["task"])
             if not every:
                 return
             time.sleep(every)
+
+    def run_entry(self, name: str) -> None:
+        """Run one task; its failure is logged and the other tasks still run (as under beat)."""
+        try:
+            result = app.tasks[name].delay()
+            self.stdout.write(f"{name}: {result.get() if result.ready() else 'queued'}")
+        except Exception:
+            logger.exception("periodic task %s failed", name)
+            self.stderr.write(f"{name}: failed (see the log)")
