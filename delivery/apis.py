@@ -4,9 +4,6 @@ Link holders are not logged in: views they use allow anyone and check the galler
 themselves (and CSRF, which DRF checks only for logged-in sessions).
 """
 
-import re
-import uuid
-
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -16,8 +13,7 @@ from rest_framework.views import APIView
 
 from booking.apis import ERRORS, AwareDateTimeField, PaymentOutput
 from booking.selectors import booking_get_for
-from studio.apis import error_body
-from studio.errors import DomainError
+from studio.apis import error_body, idempotency_key
 
 from . import selectors, services
 from .models import Gallery, Photo
@@ -229,23 +225,6 @@ class GalleryUpdateApi(APIView):
         return Response(GalleryOutput(gallery).data)
 
 
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _idempotency_key(request) -> str:
-    """The request's `Idempotency-Key`, or a fresh one. A malformed key is refused rather than
-    cut, so two different keys never become one (and it always fits the purchase's key column)."""
-    key = request.headers.get("Idempotency-Key")
-    if not key:
-        return str(uuid.uuid4())
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise DomainError(
-            "bad_idempotency_key",
-            "The Idempotency-Key header must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -.",
-        )
-    return key
-
-
 class ExtrasBuyApi(APIView):
     """Buy photos beyond the package (the gallery's client): pay at `pay_url`; they count once
     the payment has gone through. Send an `Idempotency-Key` header (at most 64 characters of
@@ -263,7 +242,7 @@ class ExtrasBuyApi(APIView):
             access=access,
             user=request.user,
             photos=data["photos"],
-            key=_idempotency_key(request),
+            key=idempotency_key(request),
         )
         return Response(PaymentOutput(payment).data, status=status.HTTP_201_CREATED)
 

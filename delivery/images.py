@@ -255,6 +255,15 @@ def _too_many_pixels(max_pixels: int) -> ImageRejected:
     )
 
 
+ORIENTATION = 0x0112
+# LibRaw's `flip`: 3 is 180°, 5 is 90° counter-clockwise, 6 is 90° clockwise.
+RAW_FLIPS = {
+    3: Image.Transpose.ROTATE_180,
+    5: Image.Transpose.ROTATE_90,
+    6: Image.Transpose.ROTATE_270,
+}
+
+
 def _raw_preview(file: BinaryIO, *, max_pixels: int) -> Image.Image:
     """The camera's embedded preview of a RAW file (or a quick half-size development)."""
     file.seek(0)
@@ -268,8 +277,12 @@ def _raw_preview(file: BinaryIO, *, max_pixels: int) -> Image.Image:
         if thumb.format == rawpy.ThumbFormat.JPEG:
             preview = _open_checked(io.BytesIO(thumb.data), max_pixels=max_pixels)
             preview.load()
-            return preview
-        return Image.fromarray(thumb.data)
+        else:
+            preview = Image.fromarray(thumb.data)
+        if preview.getexif().get(ORIENTATION, 1) == 1 and raw.sizes.flip in RAW_FLIPS:
+            # The preview is stored as the sensor saw it; the RAW says how the camera was held.
+            preview = preview.transpose(RAW_FLIPS[raw.sizes.flip])
+        return preview
 
 
 def decode(file: BinaryIO, kind: str, *, max_pixels: int, reduce: bool = False) -> Image.Image:
@@ -360,7 +373,7 @@ def clean_exif(image: Image.Image, *, keep_orientation: bool) -> Image.Exif:
     """A new EXIF block holding only what a client may receive."""
     source = image.getexif()
     exif = Image.Exif()
-    for tag in KEEP_IFD0 | ({0x0112} if keep_orientation else set()):
+    for tag in KEEP_IFD0 | ({ORIENTATION} if keep_orientation else set()):
         if tag in source:
             exif[tag] = source[tag]
     details = {tag: v for tag, v in source.get_ifd(IFD.Exif).items() if tag in KEEP_EXIF}

@@ -110,10 +110,12 @@ def heic(width=320, height=240, *, seed=3) -> bytes:
     return out.getvalue()
 
 
-def dng(width=256, height=192, *, seed=4) -> bytes:
+def dng(width=256, height=192, *, seed=4, orientation=1) -> bytes:
     """A minimal DNG: a colour filter array in a SubIFD and an RGB preview in IFD0.
 
-    LibRaw (rawpy) opens it and hands back the preview, as it does for a camera's RAW file.
+    LibRaw (rawpy) opens it and hands back the preview, as it does for a camera's RAW file;
+    like a camera's, the preview is stored as the sensor saw it and `orientation` says how to
+    turn it (6: the camera was held upright).
     """
     rng = np.random.default_rng(seed)
     cfa = rng.integers(200, 3800, size=(height, width)).astype(np.uint16)
@@ -131,6 +133,7 @@ def dng(width=256, height=192, *, seed=4) -> bytes:
                 (271, "s", 0, "Canon", True),
                 (272, "s", 0, "EOS R5", True),
                 (50708, "s", 0, "Canon EOS R5", True),
+                (274, "H", 1, orientation, True),  # Orientation
             ],
         )
         writer.write(

@@ -50,6 +50,14 @@ def test_raw_reports_sensor_size_and_renders_from_embedded_preview():
     assert Image.open(io.BytesIO(made["web"])).size == (128, 96)  # the preview's size
 
 
+def test_a_raw_taken_upright_is_delivered_upright():
+    data = corpus.dng(width=256, height=192, orientation=6)
+
+    made = images.renditions(io.BytesIO(data), "raw", max_pixels=10**8, watermark_text="x")
+
+    assert {Image.open(io.BytesIO(made[size])).size for size in ("web", "full")} == {(96, 128)}
+
+
 @pytest.mark.parametrize("name", sorted(corpus.hostile()))
 def test_hostile_file_is_rejected_cleanly(name):
     data, codes = corpus.hostile()[name]
