@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from booking.models import Booking, Payment
@@ -13,7 +14,7 @@ from booking.selectors import balance_due_minor
 from studio.errors import DomainError
 from studio.models import User
 
-from .models import Gallery, Photo, PinAttempt
+from .models import ExtraPurchase, Gallery, Photo, PinAttempt
 
 SESSION_GRANTS = "delivery_gallery_grants"
 
@@ -98,9 +99,11 @@ def gallery_get_by_token(*, token: str) -> Gallery:
 
 def galleries_for(*, user: User) -> QuerySet[Gallery]:
     """The galleries a logged-in user sees listed: their own, or their studio's."""
+    bought = _paid_extras(OuterRef("pk")).values("gallery").annotate(photos=Sum("photos"))
+    listed = _galleries().annotate(extra_photos_paid=Coalesce(Subquery(bought.values("photos")), 0))
     if user.role in (User.Role.PHOTOGRAPHER, User.Role.STAFF) and user.studio_id:
-        return _galleries().filter(booking__session_type__studio_id=user.studio_id)
-    return _galleries().filter(booking__client=user, revoked_at__isnull=True)
+        return listed.filter(booking__session_type__studio_id=user.studio_id)
+    return listed.filter(booking__client=user, revoked_at__isnull=True)
 
 
 def bookings_without_gallery(*, user: User) -> QuerySet[Booking]:
@@ -127,15 +130,21 @@ def sizes_for(*, access: str, paid: bool) -> tuple[str, ...]:
     return PAID_SIZES if paid else UNPAID_SIZES
 
 
+def _paid_extras(gallery) -> QuerySet[ExtraPurchase]:
+    """Extra photos of a gallery (or OuterRef) whose payment went through and was not refunded
+    in full."""
+    return ExtraPurchase.objects.filter(
+        gallery=gallery, payment__status=Payment.Status.SUCCEEDED
+    ).exclude(payment__refunded_minor__gte=F("payment__amount_minor"))
+
+
 def photo_allowance(*, gallery: Gallery) -> int:
-    """How many photos the client may select: the package, plus extras whose payment went
-    through and was not refunded in full."""
-    bought = (
-        gallery.extra_purchases.filter(payment__status=Payment.Status.SUCCEEDED)
-        .exclude(payment__refunded_minor__gte=F("payment__amount_minor"))
-        .aggregate(photos=Sum("photos"))["photos"]
-    )
-    return gallery.included_photos + (bought or 0)
+    """How many photos the client may select: the package plus the paid extras (annotated by
+    `galleries_for`, counted here otherwise)."""
+    bought = getattr(gallery, "extra_photos_paid", None)
+    if bought is None:
+        bought = _paid_extras(gallery).aggregate(photos=Sum("photos"))["photos"] or 0
+    return gallery.included_photos + bought
 
 
 def photo_list(*, gallery: Gallery, access: str) -> QuerySet[Photo]:

@@ -59,6 +59,8 @@ def test_a_client_buys_an_extra_photo_and_may_select_it_once_paid(
     assert choose(owner, selling, photos[2]).status_code == 200
     page = owner.get(f"/galleries/{selling.pk}/").content.decode()
     assert "of 3 photos (2 in your package, the rest bought)" in page
+    (listed,) = owner.get("/api/galleries/").json()
+    assert listed["photo_allowance"] == 3
 
 
 def test_the_same_purchase_form_sent_twice_buys_once(owner, selling):

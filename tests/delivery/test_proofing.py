@@ -3,11 +3,14 @@
 import io
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
+from rest_framework.test import APIClient
 
 from booking.selectors import balance_due_minor
-from delivery import images
+from delivery import images, services
 from tests import factories
 from tests.delivery import corpus
 from tests.delivery.conftest import pay, read_zip
@@ -173,3 +176,20 @@ def test_gallery_detail_queries_do_not_grow_with_photos(
     with django_assert_max_num_queries(6):
         detail = owner.get(f"/api/galleries/{gallery.pk}/").json()
     assert len(detail["photos"]) == 3
+
+
+def test_gallery_list_queries_do_not_grow_with_galleries(
+    photographer, gallery, session_type, django_assert_num_queries
+):
+    api = APIClient()
+    api.force_authenticate(photographer)
+    with CaptureQueriesContext(connection) as one:
+        assert len(api.get("/api/galleries/").json()) == 1
+    for _ in range(3):
+        booking = factories.BookingFactory(session_type=session_type, photographer=photographer)
+        services.gallery_create(booking=booking, actor=photographer)
+
+    with django_assert_num_queries(len(one)):
+        listed = api.get("/api/galleries/").json()
+
+    assert len(listed) == 4 and {g["photo_allowance"] for g in listed} == {2, 10}
