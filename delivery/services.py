@@ -322,16 +322,6 @@ def photo_renditions_failed(*, photo_pk: int, error: str) -> None:
     )
 
 
-def photo_review(*, photo: Photo, actor: User, approved: bool) -> Photo:
-    """The photographer's decision on AI work; only approved photos reach the client."""
-    _check_studio(actor, photo.gallery)
-    photo.approval = Photo.Approval.APPROVED if approved else Photo.Approval.REJECTED
-    with transaction.atomic():
-        photo.save(update_fields=["approval"])
-        _record(photo.gallery, actor, "reviewed", photo=photo.pk, approved=approved)
-    return photo
-
-
 def _check_client_side(access: str) -> None:
     if access not in (selectors.Access.CLIENT, selectors.Access.LINK):
         raise DomainError(

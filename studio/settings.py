@@ -18,9 +18,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 def env_str(name: str, default: str = "") -> str:
     """Return a variable's value; `NAME_FILE` naming a file (a mounted secret) wins over `NAME`."""
     path = os.environ.get(f"{name}_FILE")
-    if path:
+    if not path:
+        return os.environ.get(name, default)
+    try:
         return Path(path).read_text().strip()
-    return os.environ.get(name, default)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"{name}_FILE names {path!r}, which cannot be read: {error.strerror}"
+        ) from None
 
 
 def env_bool(name: str, default: bool) -> bool:

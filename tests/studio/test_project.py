@@ -47,6 +47,17 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
 
 
+def test_a_secret_file_that_is_missing_names_its_variable(tmp_path):
+    env = {**os.environ, "SECRET_KEY_FILE": str(tmp_path / "no-such-secret")}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY_FILE" in result.stderr
+
+
 def test_openapi_schema_and_docs_page_are_served_without_a_cdn(db):
     api = APIClient()
 

@@ -1,0 +1,101 @@
+"""What booking and paying share: the booking error, the audit record, the time checks.
+
+No double booking, ever: on PostgreSQL an exclusion constraint rejects overlapping held or
+confirmed bookings of one photographer; on SQLite every write transaction is IMMEDIATE (see
+settings), so the overlap check and the insert run one booking at a time.
+"""
+
+from datetime import datetime
+
+from django.db import DatabaseError, transaction
+
+from studio.errors import DomainError
+from studio.models import User
+
+from ..models import Booking, BookingEvent, SessionType
+from ..selectors import Slot, overlapping_bookings, slots_near
+
+# PostgreSQL's SQLSTATEs for losing a race over a photographer's time: the exclusion constraint
+# rejected the row, or two conflicting inserts waited on each other and one was aborted.
+LOST_RACE_SQLSTATES = {"23P01", "40P01", "40001"}
+
+
+class BookingError(DomainError):
+    """A booking request that cannot be carried out, with open slots to offer instead."""
+
+    def __init__(self, code: str, message: str, *, status: int = 400, alternatives=()):
+        super().__init__(code, message, status=status)
+        self.alternatives: list[Slot] = list(alternatives)
+
+    def extra(self) -> dict:
+        if not self.alternatives:
+            return {}
+        return {
+            "alternatives": [
+                {
+                    "start": s.start.isoformat(),
+                    "end": s.end.isoformat(),
+                    "photographer_ids": list(s.photographer_ids),
+                }
+                for s in self.alternatives
+            ]
+        }
+
+
+def lost_race(error: DatabaseError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in LOST_RACE_SQLSTATES
+
+
+def slot_taken(session_type: SessionType, start: datetime, photographer_id, now) -> BookingError:
+    return BookingError(
+        "slot_taken",
+        "That time was just booked by someone else. Here are the nearest open times.",
+        status=409,
+        alternatives=slots_near(
+            session_type=session_type, around=start, photographer_id=photographer_id, now=now
+        ),
+    )
+
+
+def record_event(booking: Booking, actor: User | None, kind: str, **details) -> None:
+    BookingEvent.objects.create(booking=booking, actor=actor, kind=kind, details=details)
+
+
+def send_email_on_commit(booking: Booking, kind: str) -> None:
+    from ..tasks import booking_email_task
+
+    transaction.on_commit(lambda: booking_email_task.delay(booking.pk, kind))
+
+
+def blocked_time(session_type: SessionType, start: datetime) -> tuple[datetime, datetime]:
+    end = start + session_type.duration
+    return start - session_type.buffer_before, end + session_type.buffer_after
+
+
+def free_after_expiring_holds(
+    photographer_id: int, blocked, now: datetime, exclude_pk: int | None = None
+) -> bool:
+    """Within the booking's transaction: whether the photographer's `blocked` time is free.
+
+    Holds whose time ran out are marked expired first, so that they do not trip the constraint.
+    """
+    Booking.objects.filter(
+        photographer_id=photographer_id,
+        status=Booking.Status.HELD,
+        hold_expires_at__lte=now,
+        blocked_start__lt=blocked[1],
+        blocked_end__gt=blocked[0],
+    ).update(status=Booking.Status.EXPIRED)
+    return not overlapping_bookings(
+        photographer_id=photographer_id, blocked=blocked, now=now, exclude_pk=exclude_pk
+    ).exists()
+
+
+def check_is_client(actor: User, booking: Booking, action: str) -> None:
+    if booking.client_id != actor.pk:
+        raise BookingError("not_your_booking", f"Only the client {action} a booking.", status=403)
+
+
+def check_details(session_type: SessionType, location_address: str) -> None:
+    if session_type.location == session_type.Location.ON_LOCATION and not location_address.strip():
+        raise BookingError("address_required", "Please give the address of the location.")
