@@ -102,6 +102,11 @@ class Photo(models.Model):
         max_length=20, choices=Renditions.choices, default=Renditions.PENDING
     )
     rendition_error = models.TextField(blank=True)
+    renditions_queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the renditions were last asked for (the sweep's clock).",
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
