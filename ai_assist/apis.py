@@ -1,4 +1,5 @@
-"""The culling API: start a run, follow its progress, read the decisions, override them."""
+"""The AI-assist API: any run's progress; culling: start a run, read the decisions, override
+them."""
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -6,26 +7,35 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking.apis import ERRORS
+from studio.apis import ERRORS, or_404
+from studio.errors import DomainError
+from studio.selectors import works_for
 
 from . import selectors, services
-from .models import Decision
+from .models import AiJob, Decision
 
 
-class ProgressOutput(serializers.Serializer):
-    status = serializers.CharField(help_text="analysing, deciding or done")
+class AiJobOutput(serializers.Serializer):
+    """One run's progress, the same for every kind of AI-assist work."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="culling")
+    state = serializers.CharField(help_text="queued, running, deciding, done or failed")
     done = serializers.IntegerField()
     failed = serializers.IntegerField()
     total = serializers.IntegerField()
     percent = serializers.IntegerField()
+    error = serializers.CharField(help_text="Why the whole run failed (e.g. a model missing).")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class PhotoCullOutput(serializers.Serializer):
     id = serializers.IntegerField()
     photo_id = serializers.IntegerField()
     name = serializers.CharField(source="photo.original_name")
-    status = serializers.CharField(help_text="pending, analysed or failed")
-    error = serializers.CharField()
+    status = serializers.CharField(source="item.state", help_text="queued, done or failed")
+    error = serializers.CharField(source="item.error")
     decision = serializers.CharField(source="final_decision", help_text="keep, maybe or reject")
     ai_decision = serializers.CharField(source="decision")
     overridden = serializers.SerializerMethodField()
@@ -46,9 +56,26 @@ class PhotoCullOutput(serializers.Serializer):
         return reverse("photo_file", args=[obj.photo.gallery_id, obj.photo_id, "thumb"])
 
 
-def _progress(gallery) -> dict | None:
-    progress = selectors.cull_progress(gallery=gallery)
-    return ProgressOutput(progress).data if progress else None
+def studio_gallery(request, pk: int):
+    """The gallery, for its studio's team; its client is refused, anyone else finds nothing."""
+    gallery = or_404(selectors.studio_gallery_get(user=request.user, pk=pk), "gallery")
+    if not works_for(request.user, gallery.studio_id):
+        raise DomainError("studio_only")
+    return gallery
+
+
+def _culling(gallery) -> dict | None:
+    job = selectors.ai_job_latest(gallery=gallery, kind=AiJob.Kind.CULLING)
+    return AiJobOutput(job).data if job else None
+
+
+class AiJobApi(APIView):
+    """Follow one run of AI-assist work, of any kind."""
+
+    @extend_schema(responses={200: AiJobOutput, **ERRORS})
+    def get(self, request, pk: int):
+        job = or_404(selectors.ai_job_get(user=request.user, pk=pk), "run")
+        return Response(AiJobOutput(job).data)
 
 
 class CullApi(APIView):
@@ -62,7 +89,7 @@ class CullApi(APIView):
         responses={
             200: inline_serializer(
                 "Culling",
-                {"progress": ProgressOutput(allow_null=True), "photos": PhotoCullOutput(many=True)},
+                {"progress": AiJobOutput(allow_null=True), "photos": PhotoCullOutput(many=True)},
             ),
             **ERRORS,
         },
@@ -70,17 +97,18 @@ class CullApi(APIView):
     def get(self, request, pk: int):
         params = self.CullFilter(data=request.query_params)
         params.is_valid(raise_exception=True)
-        gallery = selectors.studio_gallery_get(user=request.user, pk=pk)
+        gallery = studio_gallery(request, pk)
         rows = selectors.photo_culls(gallery=gallery, show=params.validated_data["show"])
         return Response(
-            {"progress": _progress(gallery), "photos": PhotoCullOutput(rows, many=True).data}
+            {"progress": _culling(gallery), "photos": PhotoCullOutput(rows, many=True).data}
         )
 
-    @extend_schema(request=None, responses={202: ProgressOutput, **ERRORS})
+    @extend_schema(request=None, responses={202: AiJobOutput, **ERRORS})
     def post(self, request, pk: int):
-        gallery = selectors.studio_gallery_get(user=request.user, pk=pk)
+        gallery = studio_gallery(request, pk)
         services.cull_start(gallery=gallery, actor=request.user)
-        return Response(_progress(gallery), status=status.HTTP_202_ACCEPTED)
+        # Read again: run eagerly (no broker), the run may have moved on already.
+        return Response(_culling(gallery), status=status.HTTP_202_ACCEPTED)
 
 
 class CullOverrideApi(APIView):
@@ -93,9 +121,9 @@ class CullOverrideApi(APIView):
     def post(self, request, pk: int, cull_pk: int):
         params = self.OverrideInput(data=request.data)
         params.is_valid(raise_exception=True)
-        gallery = selectors.studio_gallery_get(user=request.user, pk=pk)
+        gallery = studio_gallery(request, pk)
         row = services.cull_override(
-            photo_cull=selectors.photo_cull_get(gallery=gallery, pk=cull_pk),
+            photo_cull=or_404(selectors.photo_cull_get(gallery=gallery, pk=cull_pk), "photo"),
             actor=request.user,
             decision=params.validated_data["decision"],
         )
@@ -110,7 +138,7 @@ class CullAcceptRestApi(APIView):
         responses={200: inline_serializer("Accepted", {"accepted": serializers.IntegerField()})},
     )
     def post(self, request, pk: int):
-        gallery = selectors.studio_gallery_get(user=request.user, pk=pk)
+        gallery = studio_gallery(request, pk)
         return Response(
             {"accepted": services.cull_accept_rest(gallery=gallery, actor=request.user)}
         )

@@ -10,19 +10,21 @@ Three steps, each usable alone (the Django layer stores what they return):
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
 
 from ai_assist.vision import quality
-from ai_assist.vision.decode import ANALYSIS_LONG_EDGE, decode
 from ai_assist.vision.faces import MESH_EYE_CORNERS, find_faces
+from delivery import images
 
 KEEP, MAYBE, REJECT = "keep", "maybe", "reject"
 DECISIONS = (KEEP, MAYBE, REJECT)
@@ -99,7 +101,9 @@ class PhotoSignals:
 
 
 @dataclass
-class Decision:
+class RuleVerdict:
+    """What the rules say of one photo, from its signals alone."""
+
     decision: str
     score: int  # 0–100, higher is better
     reasons: list[str] = field(default_factory=list)
@@ -115,18 +119,6 @@ class CullResult:
     burst: int | None = None  # bursts are numbered from 1 in shoot order
     duplicate_of: str | None = None
     rule_decision: str = ""  # what the rules said, before any learned adjustment
-
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "decision": self.decision,
-            "score": self.score,
-            "reasons": self.reasons,
-            "burst": self.burst,
-            "duplicate_of": self.duplicate_of,
-            "rule_decision": self.rule_decision,
-            "signals": self.signals.to_dict(),
-        }
 
 
 @dataclass
@@ -148,11 +140,26 @@ def analyse_photo(
     name: str,
     kind: str = "",
     taken_at: datetime | None = None,
-    long_edge: int = ANALYSIS_LONG_EDGE,
+    long_edge: int = images.ANALYSIS_LONG_EDGE,
 ) -> PhotoSignals:
-    """Decode a photo at reduced size and measure everything culling decides on."""
-    decoded = decode(source, kind=kind, long_edge=long_edge)
+    """Decode a photo at reduced size and measure everything culling decides on.
+
+    `kind` is the photo's type as delivery stored it; without it, the content tells. A photo
+    that cannot be decoded raises `delivery.images.ImageRejected`.
+    """
+    with _opened(source) as file:
+        decoded = images.decode_for_analysis(
+            file,
+            kind or images.kind_of(file),
+            # Pillow's own limit, which delivery sets to the studio's DELIVERY_MAX_IMAGE_PIXELS.
+            max_pixels=Image.MAX_IMAGE_PIXELS,
+            long_edge=long_edge,
+        )
     return analyse_image(decoded.image, name=name, taken_at=decoded.taken_at or taken_at)
+
+
+def _opened(source: str | os.PathLike | bytes) -> BinaryIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
 
 
 def analyse_image(
@@ -165,7 +172,7 @@ def analyse_image(
     frame = quality.frame_gray(small)
     frame_sharp = quality.sharpness(frame)
     faces = [_face_signals(pil, face) for face in find_faces(pil, preview=small)]
-    exposure = quality.exposure(frame, [])
+    exposure = quality.exposure(frame)
     return PhotoSignals(
         name=name,
         taken_at=taken_at.isoformat() if taken_at else None,
@@ -226,7 +233,7 @@ def _eyes(face) -> dict[str, float]:
 # 2. Rules ------------------------------------------------------------------------------------
 
 
-def decide(signals: PhotoSignals) -> Decision:
+def decide(signals: PhotoSignals) -> RuleVerdict:
     """Return keep / maybe / reject with a score and the reasons, from the signals alone."""
     findings: list[tuple[str, str, int]] = []  # (severity, reason, penalty)
     main = signals.main_face
@@ -243,7 +250,7 @@ def decide(signals: PhotoSignals) -> Decision:
     score += round(20 * min(_sharpness_of(signals) / 0.3, 1.0)) - 20
     score = max(0, min(100, score))
     reasons = [f[1] for f in sorted(findings, key=lambda f: -f[2])]
-    return Decision(severity, score, reasons)
+    return RuleVerdict(severity, score, reasons)
 
 
 def _sharpness_of(signals: PhotoSignals) -> float:
@@ -331,16 +338,9 @@ def cull_signals(
     """Decide photos from stored signals: rules, then bursts, then the photographer's learner."""
     results = []
     for item in signals:
-        decision = decide(item)
+        verdict = decide(item)
         results.append(
-            CullResult(
-                item.name,
-                decision.decision,
-                decision.score,
-                decision.reasons,
-                item,
-                rule_decision=decision.decision,
-            )
+            CullResult(item.name, verdict.decision, verdict.score, verdict.reasons, item)
         )
     for number, group in enumerate(find_bursts(signals), start=1):
         _mark_burst([results[i] for i in group], number)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from delivery.models import Gallery, Photo
 
@@ -11,56 +12,97 @@ class Decision(models.TextChoices):
     REJECT = "reject", "Reject"
 
 
-class CullJob(models.Model):
-    """One run of culling over a shoot (a gallery's camera photos), with its live progress."""
+class AiJob(models.Model):
+    """One run of AI-assist work over a gallery's photos, one item per photo, with its live
+    progress. Culling runs on it; retouching and fill-ins add their kinds."""
 
-    class Status(models.TextChoices):
-        ANALYSING = "analysing", "Analysing photos"
+    class Kind(models.TextChoices):
+        CULLING = "culling", "Culling"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
         DECIDING = "deciding", "Deciding"
         DONE = "done", "Done"
+        FAILED = "failed", "Failed"
 
-    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="cull_jobs")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ANALYSING)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="ai_jobs")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField()
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the whole run failed (a model missing).")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    progressed_at = models.DateTimeField(
+        default=timezone.now, help_text="When it last moved on: the sweep's clock."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(done__lte=F("total") - F("failed")), name="cull_progress_within_total"
+                condition=Q(done__lte=F("total") - F("failed")), name="ai_job_progress_within_total"
             ),
-            # One running job per shoot: asking again while it runs returns that job.
+            # One live run per gallery and kind: asking again while it runs returns that run.
             models.UniqueConstraint(
-                fields=["gallery"],
-                condition=~Q(status="done"),
-                name="one_running_cull_per_gallery",
+                fields=["gallery", "kind"],
+                condition=Q(state__in=["queued", "running", "deciding"]),
+                name="one_live_ai_job_per_gallery_and_kind",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Culling of {self.gallery} ({self.done + self.failed}/{self.total})"
+        counted = self.done + self.failed
+        return f"{self.get_kind_display()} of {self.gallery} ({counted}/{self.total})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE_STATES
+
+    @property
+    def percent(self) -> int:
+        return round(100 * (self.done + self.failed) / self.total) if self.total else 100
+
+
+LIVE_STATES = (AiJob.State.QUEUED, AiJob.State.RUNNING, AiJob.State.DECIDING)
+
+
+class AiJobItem(models.Model):
+    """One photo of a run: where it stands, why it failed, and how often a worker took it up."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(AiJob, on_delete=models.CASCADE, related_name="items")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "photo"], name="one_ai_job_item_per_photo")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.photo} in {self.job_id}: {self.state}"
 
 
 class PhotoCull(models.Model):
     """The culling of one photo: what was measured, what the AI-assist says and why, and what
-    the photographer decided. One row per photo: re-running culling updates it."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        ANALYSED = "analysed", "Analysed"
-        FAILED = "failed", "Failed"
+    the photographer decided. One row per photo: re-running culling updates it, and the
+    photographer's review survives it. Where the latest run stands with it is its `item`."""
 
     photo = models.OneToOneField(Photo, on_delete=models.CASCADE, related_name="cull")
-    job = models.ForeignKey(CullJob, on_delete=models.CASCADE, related_name="photo_culls")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    error = models.TextField(blank=True)
+    item = models.OneToOneField(AiJobItem, on_delete=models.CASCADE, related_name="cull")
     signals = models.JSONField(null=True, blank=True)
     # What the rules said (bursts included), then what the AI-assist says after the
     # photographer's learned taste adjusted it.
@@ -83,29 +125,11 @@ class PhotoCull(models.Model):
         ordering = ["photo__created_at", "photo_id"]
 
     def __str__(self) -> str:
-        return f"{self.photo}: {self.final_decision or self.status}"
+        return f"{self.photo}: {self.final_decision or self.item.state}"
 
     @property
     def final_decision(self) -> str:
         return self.override or self.decision
-
-
-class CullOverride(models.Model):
-    """A photographer changing the AI-assist's decision: the audit trail it learns from."""
-
-    photo_cull = models.ForeignKey(PhotoCull, on_delete=models.CASCADE, related_name="overrides")
-    photographer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
-    ai_decision = models.CharField(max_length=10, choices=Decision.choices)
-    decision = models.CharField(max_length=10, choices=Decision.choices)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.ai_decision} → {self.decision} ({self.photo_cull_id})"
 
 
 class CullingProfile(models.Model):

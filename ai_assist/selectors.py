@@ -1,82 +1,74 @@
-"""Reads for the AI-assist: a shoot's culling, its progress, and the photographer's taste."""
-
-from dataclasses import dataclass
+"""Reads for the AI-assist: its runs and their progress, a shoot's culling, and the
+photographer's taste."""
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from delivery.models import Gallery
-from delivery.selectors import is_studio_member
-from studio.errors import DomainError
 from studio.models import User
+from studio.selectors import works_for
 
-from .models import CullingProfile, CullJob, PhotoCull
+from .models import AiJob, AiJobItem, CullingProfile, PhotoCull
 
 FILTERS = ("keep", "maybe", "reject", "failed")
 
 
-@dataclass(frozen=True)
-class Progress:
-    status: str
-    done: int
-    failed: int
-    total: int
-
-    @property
-    def percent(self) -> int:
-        return round(100 * (self.done + self.failed) / self.total) if self.total else 100
-
-
-def studio_gallery_get(*, user: User, pk: int) -> Gallery:
-    """A gallery the user's studio owns; anyone else's is not found, a client is refused."""
+def studio_gallery_get(*, user: User, pk: int) -> Gallery | None:
+    """A gallery its studio's team works on, or its client may know of (to be refused the
+    culling rather than misled); None for anyone else."""
     gallery = (
         Gallery.objects.select_related("booking__session_type__studio", "booking__photographer")
         .filter(pk=pk)
         .first()
     )
-    if gallery is None or not (is_studio_member(user, gallery) or _is_client(user, gallery)):
-        raise Http404("No such gallery")
-    if not is_studio_member(user, gallery):
-        raise DomainError("studio_only", "Only the studio sees the culling.", status=403)
-    return gallery
+    if gallery and (works_for(user, gallery.studio_id) or _is_client(user, gallery)):
+        return gallery
+    return None
 
 
 def _is_client(user: User, gallery: Gallery) -> bool:
     return user.is_authenticated and user.pk == gallery.booking.client_id
 
 
-def cull_progress(*, gallery: Gallery) -> Progress | None:
-    """The latest run's progress: done / failed / total."""
-    job: CullJob | None = gallery.cull_jobs.first()
-    if job is None:
-        return None
-    return Progress(status=job.status, done=job.done, failed=job.failed, total=job.total)
+def ai_job_latest(*, gallery: Gallery, kind: str) -> AiJob | None:
+    """The gallery's latest run of `kind`, live or finished."""
+    return gallery.ai_jobs.filter(kind=kind).first()
+
+
+def ai_job_get(*, user: User, pk: int) -> AiJob | None:
+    """A run, for the team of the studio whose gallery it ran on; None for anyone else."""
+    job = AiJob.objects.select_related("gallery__booking__session_type").filter(pk=pk).first()
+    return job if job and works_for(user, job.gallery.studio_id) else None
 
 
 def photo_culls(*, gallery: Gallery, show: str = "") -> QuerySet[PhotoCull]:
     """The shoot's culled photos in shoot order, filtered by final decision or failure."""
-    rows = PhotoCull.objects.filter(photo__gallery=gallery).select_related("photo", "duplicate_of")
+    rows = PhotoCull.objects.filter(photo__gallery=gallery).select_related(
+        "photo", "duplicate_of", "item"
+    )
     if show == "failed":
-        return rows.filter(status=PhotoCull.Status.FAILED)
+        return rows.filter(item__state=AiJobItem.State.FAILED)
     if show in FILTERS:
         return rows.filter(Q(override=show) | Q(override="", decision=show))
     return rows
 
 
-def photo_cull_get(*, gallery: Gallery, pk: int) -> PhotoCull:
-    try:
-        return PhotoCull.objects.select_related("photo__gallery__booking__session_type").get(
-            pk=pk, photo__gallery=gallery
-        )
-    except PhotoCull.DoesNotExist:
-        raise Http404("No such photo in this shoot") from None
+def photo_cull_get(*, gallery: Gallery, pk: int) -> PhotoCull | None:
+    return (
+        PhotoCull.objects.select_related("photo__gallery__booking__session_type")
+        .filter(pk=pk, photo__gallery=gallery)
+        .first()
+    )
 
 
 def counts(*, gallery: Gallery) -> dict[str, int]:
     totals = dict.fromkeys(FILTERS, 0)
-    rows = PhotoCull.objects.filter(photo__gallery=gallery).only("status", "decision", "override")
+    rows = (
+        PhotoCull.objects.filter(photo__gallery=gallery)
+        .select_related("item")
+        .only("item__state", "decision", "override")
+    )
     for row in rows:
-        key = "failed" if row.status == PhotoCull.Status.FAILED else row.final_decision
+        key = "failed" if row.item.state == AiJobItem.State.FAILED else row.final_decision
         if key in totals:
             totals[key] += 1
     return totals

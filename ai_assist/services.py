@@ -1,141 +1,216 @@
-"""Culling a shoot, the photographer's review of it, and what the AI-assist learns from that.
+"""AI-assist runs (one job model for every kind, and the sweep that takes over stale runs);
+culling a shoot on them, the photographer's review of it, and what the AI-assist learns from that.
 
 Culling never publishes or hides anything: it prepares decisions for the photographer.
 """
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from delivery.models import Gallery, Photo
-from delivery.selectors import is_studio_member
+from studio.audit import audit_record
 from studio.errors import DomainError
-from studio.models import User
+from studio.models import AuditEvent, User
+from studio.selectors import works_for
+from studio.tasks import queue_each
 
 from . import culling
 from .inference import ModelFileError
-from .models import CullingProfile, CullJob, CullOverride, Decision, PhotoCull
+from .models import (
+    LIVE_STATES,
+    AiJob,
+    AiJobItem,
+    CullingProfile,
+    Decision,
+    PhotoCull,
+)
+
+# A worker that took up one photo this often without finishing (it dies on it) gives up on it.
+ITEM_MAX_ATTEMPTS = 10
 
 
 def _check_studio(actor: User, gallery: Gallery) -> None:
-    if not is_studio_member(actor, gallery):
-        raise DomainError(
-            "studio_only", "Only the studio's photographers and staff cull a shoot.", status=403
-        )
+    if not works_for(actor, gallery.studio_id):
+        raise DomainError("studio_only")
 
 
-def cull_start(*, gallery: Gallery, actor: User) -> CullJob:
+def cull_start(*, gallery: Gallery, actor: User) -> AiJob:
     """Cull the shoot's camera photos in `ai` tasks, one per photo; while a run is under way,
-    asking again returns it. The photographer's own decisions survive a re-run."""
+    asking again returns it, and after one (done or failed) it starts another. The
+    photographer's own decisions survive a re-run."""
     from .tasks import cull_photo_task
 
     _check_studio(actor, gallery)
-    if running := gallery.cull_jobs.exclude(status=CullJob.Status.DONE).first():
-        return running
+    if live := _live_job(gallery, AiJob.Kind.CULLING):
+        return live
     photo_pks = list(gallery.photos.filter(source=Photo.Source.CAMERA).values_list("pk", flat=True))
     if not photo_pks:
-        raise DomainError("no_photos", "Upload the shoot's photos first.", status=409)
+        raise DomainError("no_photos")
     try:
         with transaction.atomic():
-            job = CullJob.objects.create(gallery=gallery, requested_by=actor, total=len(photo_pks))
-            rows = []
-            for photo_pk in photo_pks:
-                row, _ = PhotoCull.objects.update_or_create(
-                    photo_id=photo_pk,
-                    defaults={"job": job, "status": PhotoCull.Status.PENDING, "error": ""},
-                )
-                rows.append(row.pk)
-            transaction.on_commit(
-                lambda: [cull_photo_task.delay(row_pk, job.pk) for row_pk in rows]
+            job = AiJob.objects.create(
+                kind=AiJob.Kind.CULLING, gallery=gallery, started_by=actor, total=len(photo_pks)
             )
+            items = AiJobItem.objects.bulk_create(
+                AiJobItem(job=job, photo_id=pk) for pk in photo_pks
+            )
+            PhotoCull.objects.bulk_create(
+                [PhotoCull(photo_id=item.photo_id, item=item) for item in items],
+                update_conflicts=True,
+                unique_fields=["photo"],
+                update_fields=["item"],
+            )
+            item_pks = [item.pk for item in items]
+            transaction.on_commit(lambda: queue_each(cull_photo_task, item_pks))
     except IntegrityError:  # another request started one meanwhile
-        return gallery.cull_jobs.exclude(status=CullJob.Status.DONE).get()
+        return _live_job(gallery, AiJob.Kind.CULLING)
     return job
 
 
-def cull_photo_analyse(*, photo_cull_pk: int, job_pk: int) -> None:
-    """Measure one photo of a run; a photo that cannot be read is marked failed, with why.
+def _live_job(gallery: Gallery, kind: str) -> AiJob | None:
+    return gallery.ai_jobs.filter(kind=kind, state__in=LIVE_STATES).first()
 
-    Safe to repeat: only a row still pending in this run is counted, and the deciding step runs
-    again if an earlier try of it failed.
+
+def cull_photo_analyse(*, item_pk: int) -> None:
+    """Measure one photo of a run. A photo that cannot be read fails alone, with why; a model
+    that is missing or altered fails the whole run, with its message.
+
+    Safe to repeat: only an item still queued in a live run is taken up, and the deciding step
+    runs again if an earlier try of it failed.
     """
-    row = (
-        PhotoCull.objects.select_related("photo")
-        .filter(pk=photo_cull_pk, job_id=job_pk, status=PhotoCull.Status.PENDING)
-        .first()
+    job_pk = AiJobItem.objects.filter(pk=item_pk).values_list("job_id", flat=True).first()
+    if job_pk is None:
+        return  # gone with its gallery
+    if item := _take_up(item_pk):
+        _analyse(item)
+    _decide_when_counted(job_pk)
+
+
+def _take_up(item_pk: int) -> AiJobItem | None:
+    """Claim an item still queued in a live run, counting the attempt; None when there is none.
+
+    An item a worker took up too often without finishing (it dies on this photo) fails.
+    """
+    if not AiJobItem.objects.filter(
+        pk=item_pk, state=AiJobItem.State.QUEUED, job__state__in=LIVE_STATES
+    ).update(attempts=F("attempts") + 1):
+        return None
+    item = AiJobItem.objects.select_related("photo").get(pk=item_pk)
+    AiJob.objects.filter(pk=item.job_id, state=AiJob.State.QUEUED).update(
+        state=AiJob.State.RUNNING, progressed_at=timezone.now()
     )
-    if row is not None:
-        _analyse(row, job_pk)
-    _decide_when_analysed(job_pk)
+    if item.attempts > ITEM_MAX_ATTEMPTS:
+        _fail(item.pk, item.job_id, f"Given up after {ITEM_MAX_ATTEMPTS} tries on this photo.")
+        return None
+    return item
 
 
-def _analyse(row: PhotoCull, job_pk: int) -> None:
-    with row.photo.original.open("rb") as original:  # storage trouble: the task retries
+def _analyse(item: AiJobItem) -> None:
+    with item.photo.original.open("rb") as original:  # storage trouble: the task retries
         data = original.read()
     try:
-        signals = culling.analyse_photo(data, name=row.photo.stem, kind=row.photo.kind)
-    except ModelFileError:
-        raise  # the worker's models, not the photo: fail loudly and retry elsewhere
+        signals = culling.analyse_photo(data, name=item.photo.stem, kind=item.photo.kind)
+    except (ModelFileError, ImportError) as error:
+        # The worker's models, not the photo: no photo of this run can be culled.
+        ai_job_failed(job_pk=item.job_id, error=str(error))
     except Exception as error:  # noqa: BLE001 - any decoding failure is this photo's alone
-        _fail(row.pk, job_pk, _plain(error))
+        _fail(item.pk, item.job_id, _plain(error))
     else:
-        _count(row.pk, job_pk, PhotoCull.Status.ANALYSED, signals=signals.to_dict(), counter="done")
+        _count(item.pk, item.job_id, AiJobItem.State.DONE, signals=signals.to_dict())
 
 
-def cull_photo_failed(*, photo_cull_pk: int, job_pk: int, error: str) -> None:
-    """Give up on one photo after its retries (storage or models down), so the run still ends."""
-    _fail(photo_cull_pk, job_pk, error[:500])
-    _decide_when_analysed(job_pk)
+def cull_photo_failed(*, item_pk: int, error: str) -> None:
+    """Give up on one photo after its retries (storage or database down), so the run still ends."""
+    job_pk = AiJobItem.objects.filter(pk=item_pk).values_list("job_id", flat=True).first()
+    if job_pk is not None:
+        _fail(item_pk, job_pk, error[:500])
+        _decide_when_counted(job_pk)
 
 
-def _fail(photo_cull_pk: int, job_pk: int, error: str) -> None:
+def ai_job_failed(*, job_pk: int, error: str) -> None:
+    """Fail a live run as a whole (its models are missing): it can be started again."""
+    now = timezone.now()
+    AiJob.objects.filter(pk=job_pk, state__in=LIVE_STATES).update(
+        state=AiJob.State.FAILED, error=error[:2000], finished_at=now, progressed_at=now
+    )
+
+
+def _fail(item_pk: int, job_pk: int, error: str) -> None:
     # What an earlier run said of this photo no longer stands.
     cleared = {"decision": "", "score": None, "reasons": [], "burst": None, "duplicate_of": None}
-    _count(photo_cull_pk, job_pk, PhotoCull.Status.FAILED, error=error, counter="failed", **cleared)
+    _count(item_pk, job_pk, AiJobItem.State.FAILED, error=error, **cleared)
 
 
-def _decide_when_analysed(job_pk: int) -> None:
-    """Decide once every photo is analysed or failed; a deciding step that failed runs again."""
-    CullJob.objects.filter(
-        pk=job_pk, status=CullJob.Status.ANALYSING, total__lte=F("done") + F("failed")
-    ).update(status=CullJob.Status.DECIDING)
-    if CullJob.objects.filter(pk=job_pk, status=CullJob.Status.DECIDING).exists():
-        cull_decide(job_pk=job_pk)
+def _count(item_pk: int, job_pk: int, state: str, *, error: str = "", **cull) -> None:
+    """Settle a queued item once, as done or failed: counted in its run, with its culling."""
+    counter = "done" if state == AiJobItem.State.DONE else "failed"
+    with transaction.atomic():
+        if AiJobItem.objects.filter(pk=item_pk, state=AiJobItem.State.QUEUED).update(
+            state=state, error=error
+        ):
+            AiJob.objects.filter(pk=job_pk).update(
+                **{counter: F(counter) + 1}, progressed_at=timezone.now()
+            )
+            PhotoCull.objects.filter(item_id=item_pk).update(**cull)
+
+
+def _decide_when_counted(job_pk: int) -> None:
+    """Decide once every photo is counted; a deciding step that failed runs again."""
+    AiJob.objects.filter(
+        pk=job_pk,
+        state__in=[AiJob.State.QUEUED, AiJob.State.RUNNING],
+        total__lte=F("done") + F("failed"),
+    ).update(state=AiJob.State.DECIDING, progressed_at=timezone.now())
+    if AiJob.objects.filter(pk=job_pk, state=AiJob.State.DECIDING).exists():
+        cull_decide_shoot(job_pk=job_pk)
 
 
 def _plain(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
-def _count(photo_cull_pk: int, job_pk: int, status: str, *, counter: str, **fields) -> None:
-    with transaction.atomic():
-        if PhotoCull.objects.filter(
-            pk=photo_cull_pk, job_id=job_pk, status=PhotoCull.Status.PENDING
-        ).update(status=status, **fields):
-            CullJob.objects.filter(pk=job_pk).update(**{counter: F(counter) + 1})
+def ai_jobs_take_over(*, now: datetime | None = None) -> dict[str, list[int]]:
+    """Take over the live runs without progress for AI_JOB_STALE_MINUTES (their worker died, or
+    their tasks were lost); return, by kind, the items to queue again: each run's unfinished
+    items, or, when all are counted, its last one, whose task runs the deciding step again.
+
+    Each run is claimed by a conditional UPDATE of its clock: two sweeps never take one over.
+    """
+    now = now or timezone.now()
+    before = now - timedelta(minutes=settings.AI_JOB_STALE_MINUTES)
+    stale = AiJob.objects.filter(state__in=LIVE_STATES, progressed_at__lt=before)
+    requeue = {}
+    for pk, kind, progressed_at in stale.values_list("pk", "kind", "progressed_at")[:100]:
+        if AiJob.objects.filter(pk=pk, state__in=LIVE_STATES, progressed_at=progressed_at).update(
+            progressed_at=now
+        ):
+            items = AiJobItem.objects.filter(job_id=pk).order_by("pk")
+            queued = list(items.filter(state=AiJobItem.State.QUEUED).values_list("pk", flat=True))
+            requeue.setdefault(kind, []).extend(queued or [items.last().pk])
+    return requeue
 
 
-def cull_decide(*, job_pk: int, now: datetime | None = None) -> None:
+def cull_decide_shoot(*, job_pk: int, now: datetime | None = None) -> None:
     """Decide the whole shoot at once: bursts need every frame, and the photographer's learned
     taste adjusts what the rules said."""
-    job = CullJob.objects.select_related("gallery__booking").get(pk=job_pk)
+    job = AiJob.objects.select_related("gallery__booking").get(pk=job_pk)
     rows = list(
-        PhotoCull.objects.filter(
-            photo__gallery=job.gallery, status=PhotoCull.Status.ANALYSED
-        ).select_related("photo")
+        PhotoCull.objects.filter(item__job=job, item__state=AiJobItem.State.DONE).select_related(
+            "photo"
+        )
     )
     names = _names([row.photo for row in rows])
     results = culling.cull_signals(
         [culling.PhotoSignals.from_dict({**r.signals, "name": names[r.photo_id]}) for r in rows]
     )
     # The taste of whoever culls (and so reviews) the shoot: that is who it learned from.
-    learner = learner_for(
-        photographer_id=job.requested_by_id or job.gallery.booking.photographer_id
-    )
+    learner = learner_for(photographer_id=job.started_by_id or job.gallery.booking.photographer_id)
     photo_named = {name: pk for pk, name in names.items()}
     with transaction.atomic():
         for row, result in zip(rows, results, strict=True):
@@ -151,8 +226,9 @@ def cull_decide(*, job_pk: int, now: datetime | None = None) -> None:
                 burst=result.burst,
                 duplicate_of_id=photo_named.get(result.duplicate_of),
             )
-        CullJob.objects.filter(pk=job.pk).update(
-            status=CullJob.Status.DONE, finished_at=now or timezone.now()
+        now = now or timezone.now()
+        AiJob.objects.filter(pk=job.pk, state=AiJob.State.DECIDING).update(
+            state=AiJob.State.DONE, finished_at=now, progressed_at=now
         )
 
 
@@ -175,18 +251,27 @@ def cull_override(*, photo_cull: PhotoCull, actor: User, decision: str) -> Photo
     """Record the photographer's decision on a photo (the same as the AI's counts as agreeing)."""
     _check_studio(actor, photo_cull.photo.gallery)
     if decision not in Decision.values:
-        raise DomainError("bad_decision", "Choose keep, maybe or reject.")
+        raise DomainError("bad_decision")
     with transaction.atomic():
         row = PhotoCull.objects.select_for_update().get(pk=photo_cull.pk)
         if not row.decision:
-            raise DomainError("not_culled", "This photo has no culling decision yet.", status=409)
+            raise DomainError("not_culled")
         previous = row.final_decision
         row.override = "" if decision == row.decision else decision
         row.reviewed_by, row.reviewed_at = actor, timezone.now()
         row.save(update_fields=["override", "reviewed_by", "reviewed_at"])
         if decision != previous:
-            CullOverride.objects.create(
-                photo_cull=row, photographer=actor, ai_decision=row.decision, decision=decision
+            photo = photo_cull.photo
+            audit_record(
+                kind=AuditEvent.Kind.CULL_OVERRIDDEN,
+                actor=actor,
+                studio_id=photo.gallery.studio_id,
+                booking_id=photo.gallery.booking_id,
+                gallery_id=photo.gallery_id,
+                photo_id=photo.pk,
+                name=photo.original_name,
+                ai_decision=row.decision,
+                decision=decision,
             )
         _train_on_commit(actor)
     return row
@@ -216,7 +301,7 @@ def culling_profile_train(*, photographer_id: int, now: datetime | None = None) 
     """Learn the photographer's taste from every decision they reviewed, measured on held-out
     decisions against the rules alone."""
     rows = (
-        PhotoCull.objects.filter(reviewed_by_id=photographer_id, status=PhotoCull.Status.ANALYSED)
+        PhotoCull.objects.filter(reviewed_by_id=photographer_id, item__state=AiJobItem.State.DONE)
         .exclude(rule_decision="")
         .select_related("photo", "duplicate_of")
         .order_by("reviewed_at", "pk")

@@ -1,31 +1,44 @@
 """AI-assist tasks: all on the `ai` queue (CELERY_TASK_ROUTES), which a GPU host can serve."""
 
-import logging
-
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.db import OperationalError
 
-from . import services
-from .inference import ModelFileError
+from studio.tasks import MarksFailedTask, queue_each
 
-logger = logging.getLogger(__name__)
+from . import services
+from .models import AiJob
+
 MAX_RETRIES = 3
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)  # acks_late: counted once
-def cull_photo_task(self, photo_cull_pk: int, job_pk: int) -> None:
-    """Cull one photo; storage, database or model trouble is retried, then the photo fails."""
-    try:
-        services.cull_photo_analyse(photo_cull_pk=photo_cull_pk, job_pk=job_pk)
-    except (OSError, OperationalError, BotoCoreError, ClientError, ModelFileError) as error:
-        if self.request.retries >= MAX_RETRIES:
-            services.cull_photo_failed(
-                photo_cull_pk=photo_cull_pk, job_pk=job_pk, error=repr(error)
-            )
-            raise
-        logger.warning("culling photo %s failed, retrying: %r", photo_cull_pk, error)
-        raise self.retry(exc=error, countdown=min(300, 5 * 2**self.request.retries)) from error
+# A missing or altered model is not retried: it fails the whole run at once, with its message
+# (services.cull_photo_analyse), and the photographer starts the run again once it is fixed.
+@shared_task(
+    base=MarksFailedTask,
+    mark_failed=services.cull_photo_failed,
+    acks_late=True,  # safe to repeat: a photo is counted once
+    autoretry_for=(OSError, OperationalError, BotoCoreError, ClientError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+)
+def cull_photo_task(item_pk: int) -> None:
+    """Cull one photo of a run; storage or database trouble is retried, then the photo fails."""
+    services.cull_photo_analyse(item_pk=item_pk)
+
+
+ITEM_TASKS = {AiJob.Kind.CULLING: cull_photo_task}
+
+
+@shared_task
+def ai_jobs_take_over_task() -> int:
+    """Queue again the unfinished items of runs without progress (their worker died)."""
+    requeue = services.ai_jobs_take_over()
+    for kind, item_pks in requeue.items():
+        queue_each(ITEM_TASKS[kind], item_pks)
+    return sum(len(item_pks) for item_pks in requeue.values())
 
 
 @shared_task

@@ -4,11 +4,16 @@ from . import apis, views
 
 urlpatterns = [
     path("galleries/<int:pk>/cull/", views.cull_page, name="cull"),
-    path("galleries/<int:pk>/cull/<int:cull_pk>/decide/", views.cull_decide, name="cull_decide"),
+    path(
+        "galleries/<int:pk>/cull/<int:cull_pk>/override/",
+        views.cull_override,
+        name="cull_override",
+    ),
     path("galleries/<int:pk>/cull/accept-rest/", views.cull_accept_rest, name="cull_accept_rest"),
 ]
 
 api_urlpatterns = [
+    path("ai-jobs/<int:pk>/", apis.AiJobApi.as_view(), name="api_ai_job"),
     path("galleries/<int:pk>/cull/", apis.CullApi.as_view(), name="api_cull"),
     path(
         "galleries/<int:pk>/cull/<int:cull_pk>/override/",

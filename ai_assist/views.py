@@ -8,16 +8,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from studio.apis import NotFound, or_404
 from studio.errors import DomainError
 
 from . import selectors, services
-from .models import Decision
+from .apis import studio_gallery
+from .models import AiJob, Decision
 
 
 def _studio_gallery(request, pk: int):
     try:
-        return selectors.studio_gallery_get(user=request.user, pk=pk)
-    except DomainError as error:
+        return studio_gallery(request, pk)
+    except NotFound:
+        raise
+    except DomainError as error:  # the gallery's client: the page says no, not "not found"
         raise PermissionDenied(error.message) from None
 
 
@@ -40,19 +44,19 @@ def cull_page(request, pk: int):
             "show": show,
             "rows": selectors.photo_culls(gallery=gallery, show=show),
             "counts": selectors.counts(gallery=gallery),
-            "progress": selectors.cull_progress(gallery=gallery),
+            "job": selectors.ai_job_latest(gallery=gallery, kind=AiJob.Kind.CULLING),
             "profile": selectors.culling_profile(photographer_id=gallery.booking.photographer_id),
             "decisions": Decision.choices,
-            "api_url": reverse("api_cull", args=[gallery.pk]),
         },
     )
 
 
 @login_required
 @require_POST
-def cull_decide(request, pk: int, cull_pk: int):
+def cull_override(request, pk: int, cull_pk: int):
+    """Record the photographer's own decision on one photo."""
     gallery = _studio_gallery(request, pk)
-    row = selectors.photo_cull_get(gallery=gallery, pk=cull_pk)
+    row = or_404(selectors.photo_cull_get(gallery=gallery, pk=cull_pk), "photo")
     try:
         services.cull_override(
             photo_cull=row, actor=request.user, decision=request.POST.get("decision", "")

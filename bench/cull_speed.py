@@ -7,7 +7,7 @@ and scikit-image (the `test` extra) for the source photo.
 It writes N (default 12) 6000×4000 JPEGs (quality 92, sensor-like noise, EXIF capture times) made
 from scikit-image's astronaut and coffee photos with the defects culling looks for, into a temporary
 folder. Then, on the same files, in this process, one after another:
-1. decode only: `decode()` at the analysis size (JPEG DCT scaling to 1/4), images/s;
+1. decode only: `delivery.images.decode_for_analysis()` (JPEG DCT scaling to 1/4), images/s;
 2. culling: `cull_shoot()` (decode, faces, landmarks, eyes, sharpness, exposure, bursts), images/s;
 and prints their ratio (culling ÷ decode; goal ≥ 0.5 on CPU). Models are loaded before timing, as
 a worker would have them; each figure is the best of 3 passes over all the files.
@@ -28,7 +28,7 @@ from PIL import Image  # noqa: E402
 
 from ai_assist.culling import ShootPhoto, cull_shoot  # noqa: E402
 from ai_assist.inference import face_detector, face_mesh, iris_landmarks  # noqa: E402
-from ai_assist.vision.decode import decode  # noqa: E402
+from delivery import images  # noqa: E402
 from tests.ai_assist import photos  # noqa: E402
 
 SIZE = (6000, 4000)
@@ -54,6 +54,11 @@ def make_photos(folder: Path, count: int) -> list[Path]:
         path.write_bytes(photos.jpeg(noisy, taken_at=start + timedelta(seconds=3 * i), quality=92))
         paths.append(path)
     return paths
+
+
+def decode(path: Path) -> images.AnalysisImage:
+    with path.open("rb") as file:
+        return images.decode_for_analysis(file, "jpeg", max_pixels=Image.MAX_IMAGE_PIXELS)
 
 
 def best_rate(paths, run, passes=3) -> float:

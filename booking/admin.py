@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AvailabilityException, Booking, BookingEvent, SessionType, WeeklyHours
+from .models import AvailabilityException, Booking, SessionType, WeeklyHours
 
 
 @admin.register(SessionType)
@@ -31,13 +31,6 @@ class AvailabilityExceptionAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
 
 
-class BookingEventInline(admin.TabularInline):
-    model = BookingEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ["at", "actor", "kind", "details"]
-
-
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
     """Read-mostly: changes go through the services (pages and API) so the rules always hold."""
@@ -47,7 +40,6 @@ class BookingAdmin(admin.ModelAdmin):
     search_fields = ["client__email", "client__full_name"]
     date_hierarchy = "start"
     readonly_fields = [f.name for f in Booking._meta.fields]
-    inlines = [BookingEventInline]
 
     def has_add_permission(self, request):
         return False

@@ -2,7 +2,6 @@
 
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,51 +9,22 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from studio.apis import idempotency_key
+from studio.apis import (
+    ERRORS,
+    PAYMENT_ERRORS,
+    AwareDateTimeField,
+    idempotency_key,
+    or_404,
+    validated,
+)
 from studio.errors import DomainError
-from studio.models import User
+from studio.selectors import employer_of
 from studio.timezones import zone_from_name
 
 from . import selectors, services
 from .forms import validate_calendar_day
-from .models import Booking
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date-time that must say its offset: a bare local time is ambiguous."""
-
-    def enforce_timezone(self, value):
-        if timezone.is_naive(value):
-            raise serializers.ValidationError(
-                "Give the time zone offset, e.g. 2026-12-01T10:00:00+01:00 or ...Z."
-            )
-        return super().enforce_timezone(value)  # to UTC; refuses times beyond year 9999
-
-
-class ErrorOutput(serializers.Serializer):
-    error = inline_serializer(
-        "ErrorDetail",
-        {
-            "code": serializers.CharField(help_text="Stable, e.g. slot_taken, cutoff_passed."),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(required=False, help_text="Per-field problems."),
-            "alternatives": serializers.ListField(
-                child=serializers.DictField(),
-                required=False,
-                help_text="Nearest open slots, when the asked-for one was taken.",
-            ),
-        },
-    )
-
-
-ERRORS = {code: ErrorOutput for code in (400, 402, 403, 404, 409)}
-# Starting a payment asks the payment provider, which can be down for a moment.
-PAYMENT_ERRORS = {**ERRORS, 503: ErrorOutput}
-
-
-class MoneySerializer(serializers.Serializer):
-    amount_minor = serializers.IntegerField()
-    currency = serializers.CharField()
+from .models import Booking, SessionType
+from .serializers import MoneySerializer, PaymentOutput
 
 
 class SessionTypeOutput(serializers.Serializer):
@@ -110,7 +80,7 @@ class SlotListApi(APIView):
         ),
     )
     def get(self, request, session_type_id: int):
-        session_type = selectors.session_type_get(pk=session_type_id)
+        session_type = _session_type(session_type_id)
         params = self.SlotListInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         zone = zone_from_name(params.validated_data.get("tz") or session_type.studio.time_zone)
@@ -174,25 +144,23 @@ class BookingListApi(APIView):
         "A slot someone else took answers 409 with `alternatives`.",
     )
     def post(self, request):
-        data = _validated(self.HoldInput, request)
+        data = validated(self.HoldInput, request)
         booking = services.booking_hold(
             client=request.user,
-            session_type=selectors.session_type_get(pk=data["session_type"]),
+            session_type=_session_type(data["session_type"]),
             start=data["start"],
             photographer_id=data.get("photographer"),
         )
         return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
 
 
-def _validated(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+def _session_type(pk: int) -> SessionType:
+    return or_404(selectors.session_type_get(pk=pk), "session type")
 
 
 def _own_booking(request, pk: int) -> Booking:
     """The requester's booking, or (for studio staff and photographers) one of their studio's."""
-    return selectors.booking_get_for(user=request.user, pk=pk)
+    return or_404(selectors.booking_get_for(user=request.user, pk=pk), "booking")
 
 
 class BookingDetailApi(APIView):
@@ -208,30 +176,11 @@ class BookingConfirmApi(APIView):
 
     @extend_schema(request=BookingConfirmInput, responses={200: BookingOutput, **ERRORS})
     def post(self, request, pk: int):
-        data = _validated(self.BookingConfirmInput, request)
+        data = validated(self.BookingConfirmInput, request)
         booking = services.booking_confirm(
             booking=_own_booking(request, pk), actor=request.user, **data
         )
         return Response(BookingOutput(booking).data)
-
-
-class PaymentOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    provider = serializers.CharField(help_text="stripe, or test_mode (no real money)")
-    status = serializers.CharField()
-    amount = serializers.SerializerMethodField()
-    client_secret = serializers.CharField(help_text="For Stripe.js' Payment Element.")
-    publishable_key = serializers.SerializerMethodField()
-    pay_url = serializers.SerializerMethodField()
-
-    def get_amount(self, obj) -> MoneySerializer:
-        return {"amount_minor": obj.amount_minor, "currency": obj.currency}
-
-    def get_publishable_key(self, obj) -> str:
-        return settings.STRIPE_PUBLISHABLE_KEY
-
-    def get_pay_url(self, obj) -> str:
-        return reverse("payment_pay", args=[obj.pk])
 
 
 class BookingPaymentApi(APIView):
@@ -243,7 +192,7 @@ class BookingPaymentApi(APIView):
 
     @extend_schema(request=BookingPaymentInput, responses={200: PaymentOutput, **PAYMENT_ERRORS})
     def post(self, request, pk: int):
-        data = _validated(self.BookingPaymentInput, request)
+        data = validated(self.BookingPaymentInput, request)
         payment = services.payment_start(
             booking=_own_booking(request, pk), actor=request.user, **data
         )
@@ -319,9 +268,9 @@ class PaymentRefundApi(APIView):
 
     @extend_schema(request=RefundInput, responses={201: RefundOutput, **ERRORS})
     def post(self, request, pk: int):
-        data = _validated(self.RefundInput, request)
+        data = validated(self.RefundInput, request)
         refund = services.refund_issue(
-            payment=selectors.payment_get_for(user=request.user, pk=pk),
+            payment=or_404(selectors.payment_get_for(user=request.user, pk=pk), "payment"),
             actor=request.user,
             request_key=idempotency_key(request),
             **data,
@@ -337,7 +286,7 @@ class BookingCancelApi(APIView):
 
     @extend_schema(request=BookingCancelInput, responses={200: BookingOutput, **ERRORS})
     def post(self, request, pk: int):
-        data = _validated(self.BookingCancelInput, request)
+        data = validated(self.BookingCancelInput, request)
         booking = _own_booking(request, pk)
         booking = services.booking_cancel(booking=booking, actor=request.user, **data)
         return Response(BookingOutput(booking).data)
@@ -350,7 +299,7 @@ class BookingRescheduleApi(APIView):
 
     @extend_schema(request=BookingRescheduleInput, responses={200: BookingOutput, **ERRORS})
     def post(self, request, pk: int):
-        data = _validated(self.BookingRescheduleInput, request)
+        data = validated(self.BookingRescheduleInput, request)
         booking = _own_booking(request, pk)
         booking = services.booking_reschedule(
             booking=booking,
@@ -370,10 +319,8 @@ class ScheduleApi(APIView):
     @extend_schema(parameters=[ScheduleInput], responses=BookingOutput(many=True))
     def get(self, request):
         user = request.user
-        if user.role not in (User.Role.PHOTOGRAPHER, User.Role.STAFF) or not user.studio_id:
-            raise DomainError(
-                "studio_staff_only", "Only the studio's team sees its schedule.", status=403
-            )
+        if employer_of(user) is None:
+            raise DomainError("studio_only")
         params = self.ScheduleInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         day = (

@@ -203,24 +203,6 @@ class Booking(models.Model):
         return self.session_type.studio
 
 
-class BookingEvent(models.Model):
-    """Audit trail: who did what to a booking, and when."""
-
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    kind = models.CharField(max_length=40)
-    details = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} on booking {self.booking_id}"
-
-
 class Payment(models.Model):
     """Money a client pays for a booking, through Stripe or the local test-mode provider."""
 

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from studio.models import Studio, User
+from studio.selectors import employer_of
 
 from .models import AvailabilityException, Booking, Payment, Refund, SessionType, WeeklyHours
 
@@ -32,11 +32,8 @@ def session_type_list(*, studio: Studio | None = None) -> QuerySet[SessionType]:
     return qs.filter(studio=studio) if studio else qs
 
 
-def session_type_get(*, pk: int) -> SessionType:
-    try:
-        return session_type_list().get(pk=pk)
-    except SessionType.DoesNotExist:
-        raise Http404("No such session type") from None
+def session_type_get(*, pk: int) -> SessionType | None:
+    return session_type_list().filter(pk=pk).first()
 
 
 def photographer_list(*, studio: Studio) -> QuerySet[User]:
@@ -258,52 +255,44 @@ def bookings_for_client(*, client: User, now: datetime | None = None) -> QuerySe
     )
 
 
-def acts_for_studio(user: User, booking: Booking) -> bool:
-    """The studio's staff act for it: they cancel at any time, and refund."""
-    return user.role == User.Role.STAFF and user.studio_id == booking.session_type.studio_id
-
-
 def booking_visible_to(*, user: User) -> QuerySet[Booking]:
     """Bookings `user` may open: their own, or every booking of the studio they work for."""
     qs = Booking.objects.select_related("session_type__studio", "photographer", "client")
-    if user.role in (User.Role.PHOTOGRAPHER, User.Role.STAFF) and user.studio_id:
-        return qs.filter(Q(client=user) | Q(session_type__studio_id=user.studio_id))
+    if studio_id := employer_of(user):
+        return qs.filter(Q(client=user) | Q(session_type__studio_id=studio_id))
     return qs.filter(client=user)
 
 
-def booking_get_for(*, user: User, pk: int) -> Booking:
+def booking_get_for(*, user: User, pk: int) -> Booking | None:
     """Return the booking if `user` may see it; anyone else's booking is simply not found."""
-    try:
-        return booking_visible_to(user=user).get(pk=pk)
-    except Booking.DoesNotExist:
-        raise Http404("No such booking") from None
+    return booking_visible_to(user=user).filter(pk=pk).first()
 
 
 def schedule_for_day(*, user: User, day: date, now: datetime | None = None) -> QuerySet[Booking]:
-    """Return a studio-local day's live and completed bookings; a photographer sees only theirs."""
+    """Return a studio-local day's live and completed bookings of the studio `user` works for;
+    a photographer sees only theirs."""
     zone = user.studio.zone
     start = datetime.combine(day, time.min, zone)
     end = datetime.combine(day + timedelta(days=1), time.min, zone)
     qs = (
         Booking.objects.filter(
             active_bookings_q(now=now or timezone.now()) | Q(status=Booking.Status.COMPLETED),
-            session_type__studio_id=user.studio_id,
+            session_type__studio_id=employer_of(user),
             start__gte=start,
             start__lt=end,
         )
         .select_related("session_type__studio", "photographer", "client")
         .order_by("start", "photographer_id")
     )
-    return qs.filter(photographer=user) if user.role == User.Role.PHOTOGRAPHER else qs
+    return qs if employer_of(user, staff_only=True) else qs.filter(photographer=user)
 
 
-def payment_get_for_client(*, client: User, pk: int) -> Payment:
-    try:
-        return Payment.objects.select_related("booking__session_type__studio").get(
-            pk=pk, booking__client=client
-        )
-    except Payment.DoesNotExist:
-        raise Http404("No such payment") from None
+def payment_get_for_client(*, client: User, pk: int) -> Payment | None:
+    return (
+        Payment.objects.select_related("booking__session_type__studio")
+        .filter(pk=pk, booking__client=client)
+        .first()
+    )
 
 
 def live_payment(*, booking: Booking, kind: str = Payment.Kind.DEPOSIT) -> Payment | None:
@@ -383,20 +372,18 @@ def payment_visible_to(*, user: User) -> QuerySet[Payment]:
     ).filter(booking__in=booking_visible_to(user=user))
 
 
-def payment_get_for(*, user: User, pk: int) -> Payment:
-    try:
-        return payment_visible_to(user=user).get(pk=pk)
-    except Payment.DoesNotExist:
-        raise Http404("No such payment") from None
+def payment_get_for(*, user: User, pk: int) -> Payment | None:
+    return payment_visible_to(user=user).filter(pk=pk).first()
 
 
-def refund_get_for(*, user: User, pk: int) -> Refund:
-    try:
-        return Refund.objects.select_related(
+def refund_get_for(*, user: User, pk: int) -> Refund | None:
+    return (
+        Refund.objects.select_related(
             "payment__booking__session_type__studio", "payment__booking__client"
-        ).get(pk=pk, payment__in=payment_visible_to(user=user))
-    except Refund.DoesNotExist:
-        raise Http404("No such refund") from None
+        )
+        .filter(pk=pk, payment__in=payment_visible_to(user=user))
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -416,9 +403,10 @@ class Receipt:
     reason: str = ""
 
 
-def receipt_of_payment(payment: Payment) -> Receipt:
+def receipt_of_payment(payment: Payment) -> Receipt | None:
+    """The payment's receipt, once it has gone through."""
     if payment.status != Payment.Status.SUCCEEDED:
-        raise Http404("This payment has not gone through.")
+        return None
     return Receipt(
         number=f"P-{payment.pk:06d}",
         title=f"{payment.get_kind_display()} received",

@@ -6,6 +6,8 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
+from studio.tasks import MarksFailedTask, queue_each
+
 from . import selectors, services
 from .emails import send_booking_email, send_receipt_email
 from .models import Booking, Payment, PaymentEvent, Refund
@@ -82,20 +84,23 @@ def booking_reminders_task() -> int:
 PAYMENT_EVENT_MAX_ATTEMPTS = 10
 
 
-@shared_task(bind=True, acks_late=True, max_retries=8)
-def payment_event_process_task(self, event_pk: int) -> None:
-    """Apply a recorded payment event; a failure is kept on the event and retried with backoff.
+@shared_task(
+    base=MarksFailedTask,
+    mark_failed=services.payment_event_failed,
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def payment_event_process_task(event_pk: int) -> None:
+    """Apply a recorded payment event; a failure is kept on the event, with its error.
 
-    Database errors (a lock, a lost connection) pass: this task retries them. Anything else
-    (an event we cannot read yet) is left to the sweep, which gives up after a while.
+    Database errors (a lock, a lost connection) are retried here. Anything else (an event we
+    cannot read yet) is left to the sweep, which gives up after a while.
     """
-    try:
-        services.payment_event_process(event_pk=event_pk)
-    except Exception as error:
-        services.payment_event_failed(event_pk=event_pk, error=repr(error))
-        if isinstance(error, DatabaseError):
-            raise self.retry(exc=error, countdown=min(600, 5 * 2**self.request.retries)) from error
-        logger.exception("payment event %s failed; the sweep tries it again", event_pk)
+    services.payment_event_process(event_pk=event_pk)
 
 
 @shared_task
@@ -106,8 +111,7 @@ def payment_events_retry_task() -> int:
         received_at__lt=timezone.now() - timedelta(minutes=5),
         attempts__lt=PAYMENT_EVENT_MAX_ATTEMPTS,
     ).values_list("pk", flat=True)
-    for event_pk in stale:
-        payment_event_process_task.delay(event_pk)
+    queue_each(payment_event_process_task, stale)
     return len(stale)
 
 

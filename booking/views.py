@@ -14,9 +14,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from studio.apis import error_body
+from studio.apis import error_json, or_404
+from studio.errors import DomainError
 from studio.forms import form_errors
-from studio.models import User
+from studio.selectors import booking_history, employer_of, works_for
 from studio.timezones import viewer_zone, zone_names
 
 from . import selectors, services
@@ -71,14 +72,18 @@ def _slot_page(request, session_type, *, action_url: str, booking=None, error=No
     return render(request, "booking/slots.html", context, status=status)
 
 
+def _session_type(pk: int):
+    return or_404(selectors.session_type_get(pk=pk), "session type")
+
+
 def slots(request, session_type_id: int):
-    session_type = selectors.session_type_get(pk=session_type_id)
+    session_type = _session_type(session_type_id)
     return _slot_page(request, session_type, action_url=reverse("hold", args=[session_type.pk]))
 
 
 @login_required
 def hold(request, session_type_id: int):
-    session_type = selectors.session_type_get(pk=session_type_id)
+    session_type = _session_type(session_type_id)
     if request.method != "POST":
         return redirect("slots", session_type_id=session_type.pk)
     form = SlotChoiceForm(request.POST)
@@ -99,8 +104,12 @@ def hold(request, session_type_id: int):
     return redirect("booking_details", pk=booking.pk)
 
 
+def _booking(request, pk: int) -> Booking:
+    return or_404(selectors.booking_get_for(user=request.user, pk=pk), "booking")
+
+
 def _client_booking(request, pk: int) -> Booking:
-    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    booking = _booking(request, pk)
     if booking.client_id != request.user.pk:
         raise PermissionDenied("Only the client can do this.")
     return booking
@@ -145,7 +154,7 @@ def details(request, pk: int):
 @login_required
 def pay(request, pk: int):
     """A payment's page: Stripe's Payment Element, or the test-mode stand-in."""
-    payment = selectors.payment_get_for_client(client=request.user, pk=pk)
+    payment = or_404(selectors.payment_get_for_client(client=request.user, pk=pk), "payment")
     if selectors.payment_no_longer_due(payment=payment):
         messages.error(request, "This payment is no longer due, so it cannot be paid here.")
         return redirect(payment.booking)
@@ -195,11 +204,15 @@ def balance(request, pk: int):
     )
 
 
+def _payment(request, pk: int) -> Payment:
+    return or_404(selectors.payment_get_for(user=request.user, pk=pk), "payment")
+
+
 @login_required
 @require_POST
 def refund(request, pk: int):
     """A refund the studio's staff give from the booking page."""
-    payment = selectors.payment_get_for(user=request.user, pk=pk)
+    payment = _payment(request, pk)
     form = RefundForm(request.POST)
     if not form.is_valid():
         messages.error(request, form_errors(form))
@@ -223,13 +236,13 @@ def refund(request, pk: int):
 
 @login_required
 def payment_receipt(request, pk: int):
-    payment = selectors.payment_get_for(user=request.user, pk=pk)
-    return _receipt_page(request, selectors.receipt_of_payment(payment))
+    payment = _payment(request, pk)
+    return _receipt_page(request, or_404(selectors.receipt_of_payment(payment), "receipt"))
 
 
 @login_required
 def refund_receipt(request, pk: int):
-    refund = selectors.refund_get_for(user=request.user, pk=pk)
+    refund = or_404(selectors.refund_get_for(user=request.user, pk=pk), "refund")
     return _receipt_page(request, selectors.receipt_of_refund(refund))
 
 
@@ -243,21 +256,21 @@ def _receipt_page(request, receipt):
 def stripe_webhook(request):
     """Stripe's events: verified, recorded once, answered at once, processed in a task."""
     if not settings.STRIPE_WEBHOOK_SECRET:
-        return JsonResponse(error_body("not_configured", "Stripe is not configured."), status=404)
+        return error_json(DomainError("not_configured"))
     try:
         event = verify_webhook(request.body, request.headers.get("Stripe-Signature", ""))
-    except ValueError as error:
-        return JsonResponse(error_body("bad_signature", str(error)), status=400)
+    except ValueError:
+        return error_json(DomainError("bad_signature"))
     services.payment_event_record(event=event)
     return JsonResponse({"received": True})
 
 
 @login_required
 def booking_detail(request, pk: int):
-    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    booking = _booking(request, pk)
     zone, _ = viewer_zone(request, booking.studio.time_zone)
     now = timezone.now()
-    for_studio = selectors.acts_for_studio(request.user, booking)
+    for_studio = works_for(request.user, booking.session_type.studio_id, staff_only=True)
     return render(
         request,
         "booking/booking_detail.html",
@@ -273,10 +286,11 @@ def booking_detail(request, pk: int):
                 booking=booking, by_studio=for_studio, now=now
             ),
             "for_studio": for_studio,
+            "for_team": works_for(request.user, booking.session_type.studio_id),
             "refund_form": RefundForm() if for_studio else None,
             "now": now,
             "cutoff": selectors.cancellation_cutoff(booking),
-            "events": booking.events.select_related("actor"),
+            "events": booking_history(booking_id=booking.pk),
         },
     )
 
@@ -298,7 +312,7 @@ def my_bookings(request):
 @login_required
 @require_POST
 def cancel(request, pk: int):
-    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    booking = _booking(request, pk)
     form = CancelForm(request.POST)
     form.is_valid()
     try:
@@ -314,7 +328,7 @@ def cancel(request, pk: int):
 
 @login_required
 def reschedule(request, pk: int):
-    booking = selectors.booking_get_for(user=request.user, pk=pk)
+    booking = _booking(request, pk)
     if request.method != "POST":
         return _slot_page(request, booking.session_type, action_url=request.path, booking=booking)
     form = SlotChoiceForm(request.POST)
@@ -347,7 +361,7 @@ def reschedule(request, pk: int):
 @login_required
 def schedule(request):
     user = request.user
-    if user.role not in (User.Role.PHOTOGRAPHER, User.Role.STAFF) or not user.studio_id:
+    if employer_of(user) is None:
         raise PermissionDenied("Only the studio's team sees its schedule.")
     zone = user.studio.zone
     day = _first_day(request, zone)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Favourite, Gallery, GalleryEvent, Photo, SelectionItem
+from .models import Favourite, Gallery, Photo, SelectionItem
 
 
 @admin.register(Gallery)
@@ -17,4 +17,4 @@ class PhotoAdmin(admin.ModelAdmin):
     raw_id_fields = ["gallery", "derived_from", "uploaded_by"]
 
 
-admin.site.register([Favourite, SelectionItem, GalleryEvent])
+admin.site.register([Favourite, SelectionItem])

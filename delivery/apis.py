@@ -11,9 +11,10 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking.apis import ERRORS, AwareDateTimeField, PaymentOutput
 from booking.selectors import booking_get_for
-from studio.apis import error_body, idempotency_key
+from booking.serializers import PaymentOutput
+from studio.apis import ERRORS, AwareDateTimeField, error_body, idempotency_key, or_404, validated
+from studio.errors import DomainError
 
 from . import selectors, services
 from .models import Gallery, Photo
@@ -38,17 +39,25 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "0.0.0.0"
 
 
+def gallery_opened(request, pk: int) -> tuple[Gallery, str]:
+    """The gallery and how this viewer opens it (for pages too): anyone else's is not found, and
+    once it is closed it is gone (410) for all but the studio."""
+    found = selectors.gallery_get_for(viewer=viewer_of(request), pk=pk)
+    gallery, access = or_404(found, "gallery")
+    if access != Access.STUDIO and not gallery.is_open():
+        raise DomainError("gallery_closed")
+    return gallery, access
+
+
 def _gallery(request, pk: int) -> tuple[Gallery, str]:
-    gallery, access = selectors.gallery_get_for(viewer=viewer_of(request), pk=pk)
+    gallery, access = gallery_opened(request, pk)
     if access == Access.LINK and request.method not in permissions.SAFE_METHODS:
         SessionAuthentication().enforce_csrf(request)
     return gallery, access
 
 
-def _validated(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+def _photo(gallery: Gallery, access: str, pk: int) -> Photo:
+    return or_404(selectors.photo_get(gallery=gallery, access=access, pk=pk), "photo")
 
 
 def _link_url(request, token: str) -> str:
@@ -126,8 +135,8 @@ class GalleryListApi(APIView):
         description="Open a booking's gallery. The secret link is returned this once only.",
     )
     def post(self, request):
-        data = _validated(self.GalleryCreateInput, request)
-        booking = booking_get_for(user=request.user, pk=data.pop("booking"))
+        data = validated(self.GalleryCreateInput, request)
+        booking = or_404(booking_get_for(user=request.user, pk=data.pop("booking")), "booking")
         gallery, token = services.gallery_create(booking=booking, actor=request.user, **data)
         return Response(
             {"gallery": GalleryOutput(gallery).data, "link": _link_url(request, token)},
@@ -183,7 +192,7 @@ class GalleryUnlockApi(APIView):
         responses={200: GalleryOutput, 429: ERRORS[403], 410: ERRORS[403], **ERRORS},
     )
     def post(self, request):
-        data = _validated(self.GalleryUnlockInput, request)
+        data = validated(self.GalleryUnlockInput, request)
         gallery = services.gallery_unlock(
             token=data["token"], pin=data["pin"], ip=client_ip(request)
         )
@@ -204,7 +213,7 @@ class GalleryLinkApi(APIView):
     )
     def post(self, request, pk: int):
         gallery, _ = _gallery(request, pk)
-        data = _validated(self.GalleryLinkInput, request)
+        data = validated(self.GalleryLinkInput, request)
         token = services.gallery_new_link(gallery=gallery, actor=request.user, pin=data.get("pin"))
         return Response({"link": _link_url(request, token)})
 
@@ -220,7 +229,7 @@ class GalleryUpdateApi(APIView):
     @extend_schema(request=GalleryUpdateInput, responses={200: GalleryOutput, **ERRORS})
     def post(self, request, pk: int):
         gallery, _ = _gallery(request, pk)
-        data = _validated(self.GalleryUpdateInput, request)
+        data = validated(self.GalleryUpdateInput, request)
         gallery = services.gallery_update(gallery=gallery, actor=request.user, **data)
         return Response(GalleryOutput(gallery).data)
 
@@ -236,7 +245,7 @@ class ExtrasBuyApi(APIView):
     @extend_schema(request=ExtrasInput, responses={201: PaymentOutput, **ERRORS})
     def post(self, request, pk: int):
         gallery, access = _gallery(request, pk)
-        data = _validated(self.ExtrasInput, request)
+        data = validated(self.ExtrasInput, request)
         payment = services.extras_buy(
             gallery=gallery,
             access=access,
@@ -254,7 +263,7 @@ class GalleryRevokeApi(APIView):
     @extend_schema(request=GalleryRevokeInput, responses={200: GalleryOutput, **ERRORS})
     def post(self, request, pk: int):
         gallery, _ = _gallery(request, pk)
-        data = _validated(self.GalleryRevokeInput, request)
+        data = validated(self.GalleryRevokeInput, request)
         gallery = services.gallery_revoke(gallery=gallery, actor=request.user, **data)
         return Response(GalleryOutput(gallery).data)
 
@@ -283,17 +292,17 @@ class PhotoUploadApi(APIView):
     def post(self, request, pk: int):
         gallery, access = _gallery(request, pk)
         if access != Access.STUDIO:  # refused before the files are looked at
-            body = error_body("studio_only", "Only the studio's photographers and staff upload.")
-            return Response(body, status=status.HTTP_403_FORBIDDEN)
-        stored, rejected = [], []
+            raise DomainError("studio_only")
+        stored, refused = [], []
         for file in request.FILES.getlist("files"):
             try:
                 stored.append(services.photo_upload(gallery=gallery, actor=request.user, file=file))
             except services.PhotoRejected as error:
-                rejected.append({"file": error.name, "code": error.code, "message": error.message})
+                refused.append(error)
+        rejected = [{"file": e.name, "code": e.code, "message": e.message} for e in refused]
         if not stored:
-            first = rejected[0] if rejected else {"code": "no_files", "message": "No files sent."}
-            body = error_body(first["code"], first["message"], rejected=rejected)
+            first = refused[0] if refused else DomainError("no_files")
+            body = error_body(first.code, first.message, rejected=rejected)
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         for photo in stored:
             photo.refresh_from_db(fields=["rendition_status", "renditions"])
@@ -319,8 +328,8 @@ class FavouriteApi(APIView):
     )
     def post(self, request, pk: int, photo_pk: int):
         gallery, access = _gallery(request, pk)
-        photo = selectors.photo_get(gallery=gallery, access=access, pk=photo_pk)
-        data = _validated(self.FavouriteInput, request)
+        photo = _photo(gallery, access, photo_pk)
+        data = validated(self.FavouriteInput, request)
         marked = services.favourite_set(
             gallery=gallery, photo=photo, access=access, user=request.user, marked=data["marked"]
         )
@@ -349,8 +358,8 @@ class SelectionApi(APIView):
     )
     def post(self, request, pk: int, photo_pk: int):
         gallery, access = _gallery(request, pk)
-        photo = selectors.photo_get(gallery=gallery, access=access, pk=photo_pk)
-        data = _validated(self.SelectionInput, request)
+        photo = _photo(gallery, access, photo_pk)
+        data = validated(self.SelectionInput, request)
         item = services.selection_set(
             gallery=gallery, photo=photo, access=access, user=request.user, **data
         )

@@ -5,6 +5,7 @@ copyright, creator and credit (and harmless capture facts), never GPS, serial nu
 maker notes or comments. Originals are stored exactly as uploaded and only studio staff get them.
 """
 
+import contextlib
 import functools
 import html
 import io
@@ -13,6 +14,7 @@ import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 import numpy as np
@@ -21,11 +23,15 @@ import rawpy
 from PIL import Image, ImageCms, ImageDraw, ImageFont, ImageOps
 from PIL.ExifTags import IFD
 
+from studio.errors import DomainError
+
 pillow_heif.register_heif_opener()
 
 THUMB_EDGE = 400
 WEB_EDGE = 2048
 PROOF_EDGE = 1600
+# Long edge the AI-assist analyses at: faces and sharpness are measured at about this size.
+ANALYSIS_LONG_EDGE = 1280
 
 CONTENT_TYPES = {
     "jpeg": "image/jpeg",
@@ -49,12 +55,8 @@ DIGITAL_SOURCE_TYPES = {
 }
 
 
-class ImageRejected(Exception):
-    """A file that is not a photo we accept, with a stable code and a message for people."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+class ImageRejected(DomainError):
+    """A file that is not a photo we accept, with a code of the catalogue."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,15 @@ class ImageInfo:
     @property
     def extension(self) -> str:
         return EXTENSIONS[self.kind]
+
+
+@dataclass(frozen=True)
+class AnalysisImage:
+    """A photo decoded for the AI-assist: upright, RGB, smaller than stored."""
+
+    image: np.ndarray  # RGB uint8 (H, W, 3), upright
+    original_size: tuple[int, int]  # width, height as stored (RAW: the sensor's), before turning
+    taken_at: datetime | None  # EXIF DateTimeOriginal (the camera's local time, naive)
 
 
 @dataclass(frozen=True)
@@ -97,10 +108,10 @@ def sniff(head: bytes) -> str:
         if head[8:12] in HEIF_BRANDS:
             return "heif"
     if head.startswith((b"%!PS", b"\xc5\xd0\xd3\xc6")):
-        raise ImageRejected("unsupported_type", "EPS/PostScript files are not accepted.")
+        raise ImageRejected("unsupported_type")
     if re.match(rb"\s*(<\?xml|<svg|<!--)", head[:256]) and b"<svg" in head.lower():
-        raise ImageRejected("unsupported_type", "SVG drawings are not accepted.")
-    raise ImageRejected("unsupported_type", "Not a JPEG, PNG, TIFF, HEIC/HEIF or camera RAW file.")
+        raise ImageRejected("unsupported_type")
+    raise ImageRejected("unsupported_type")
 
 
 def inspect(file: BinaryIO, *, size: int, max_bytes: int, max_pixels: int) -> ImageInfo:
@@ -110,29 +121,28 @@ def inspect(file: BinaryIO, *, size: int, max_bytes: int, max_pixels: int) -> Im
     rather than in a rendition task later.
     """
     if size == 0:
-        raise ImageRejected("empty", "The file is empty.")
+        raise ImageRejected("empty")
     if size > max_bytes:
-        raise ImageRejected(
-            "too_large", f"The file is larger than the limit of {max_bytes // 1_000_000} MB."
-        )
-    file.seek(0)
-    kind = sniff(file.read(64))
-    if kind == "tiff" and _tiff_is_raw(file):
-        kind = "raw"
+        raise ImageRejected("too_large", megabytes=max_bytes // 1_000_000)
+    kind = kind_of(file)
     if kind == "png":
         _check_png_structure(file)
     if kind == "jpeg":
         _check_jpeg_structure(file)
-    image = decode(file, kind, max_pixels=max_pixels, reduce=True)
+    with _rejecting_damage():
+        # At reduced scale, which changes image.size: the original's size comes with it.
+        image, (width, height) = _load(file, kind, max_pixels=max_pixels, draft_edge=SMALLEST)
     _check_metadata(image)
-    if kind == "raw":
-        width, height = _raw_size(file)
-    else:
-        file.seek(0)
-        # Decoding at reduced scale changed image.size. (Images opened on the caller's file are
-        # never closed here: closing a PNG or TIFF would close the file too.)
-        width, height = Image.open(file).size
     return ImageInfo(kind=kind, width=width, height=height)
+
+
+def kind_of(file: BinaryIO) -> str:
+    """Return the kind of photo in `file`, from its content, or raise ImageRejected."""
+    file.seek(0)
+    kind = sniff(file.read(64))
+    if kind == "tiff" and _tiff_is_raw(file):
+        kind = "raw"
+    return kind
 
 
 def _tiff_is_raw(file: BinaryIO) -> bool:
@@ -155,16 +165,16 @@ def _check_png_structure(file: BinaryIO) -> None:
     while True:
         header = file.read(8)
         if len(header) < 8:
-            raise ImageRejected("truncated", "The PNG file is cut short.")
+            raise ImageRejected("truncated")
         length = int.from_bytes(header[:4], "big")
         file.seek(length + 4, io.SEEK_CUR)
         if header[4:8] == b"IEND":
             break
     end = file.tell()
     if file.seek(0, io.SEEK_END) < end:
-        raise ImageRejected("truncated", "The PNG file is cut short.")
+        raise ImageRejected("truncated")
     if file.tell() > end:
-        raise ImageRejected("trailing_data", "The PNG file has other data appended to it.")
+        raise ImageRejected("trailing_data")
 
 
 def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
@@ -223,16 +233,10 @@ def _check_jpeg_structure(file: BinaryIO) -> None:
     data = file.read()
     end = _jpeg_primary_end(data)
     if end < 0:
-        raise ImageRejected("truncated", "The JPEG file is cut short.")
+        raise ImageRejected("truncated")
     # Cameras append more JPEGs (MPO) or maker trailers; markup after the photo is a polyglot.
     if MARKUP.search(data, end):
-        raise ImageRejected("trailing_data", "The JPEG file has web content appended to it.")
-
-
-def _raw_size(file: BinaryIO) -> tuple[int, int]:
-    file.seek(0)
-    with rawpy.imread(file) as raw:
-        return raw.sizes.width, raw.sizes.height
+        raise ImageRejected("trailing_data")
 
 
 def _open_checked(file: BinaryIO, *, max_pixels: int) -> Image.Image:
@@ -248,11 +252,7 @@ def _open_checked(file: BinaryIO, *, max_pixels: int) -> Image.Image:
 
 
 def _too_many_pixels(max_pixels: int) -> ImageRejected:
-    return ImageRejected(
-        "too_many_pixels",
-        f"The image has more than {max_pixels // 1_000_000} million pixels "
-        "(a decompression bomb, or larger than this studio accepts).",
-    )
+    return ImageRejected("too_many_pixels", megapixels=max_pixels // 1_000_000)
 
 
 ORIENTATION = 0x0112
@@ -264,25 +264,71 @@ RAW_FLIPS = {
 }
 
 
-def _raw_preview(file: BinaryIO, *, max_pixels: int) -> Image.Image:
-    """The camera's embedded preview of a RAW file (or a quick half-size development)."""
-    file.seek(0)
+def _raw_preview(
+    file: BinaryIO, *, max_pixels: int, draft_edge: int | None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The camera's embedded preview of a RAW file (or a quick half-size development), turned
+    as the camera was held, and the sensor's size."""
     with rawpy.imread(file) as raw:
         if raw.sizes.raw_width * raw.sizes.raw_height > max_pixels:
             raise _too_many_pixels(max_pixels)
+        size = (raw.sizes.width, raw.sizes.height)
         try:
             thumb = raw.extract_thumb()
         except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-            return Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True))
+            # LibRaw's development turns the image itself.
+            return Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True)), size
         if thumb.format == rawpy.ThumbFormat.JPEG:
             preview = _open_checked(io.BytesIO(thumb.data), max_pixels=max_pixels)
+            _draft(preview, draft_edge)
             preview.load()
         else:
             preview = Image.fromarray(thumb.data)
         if preview.getexif().get(ORIENTATION, 1) == 1 and raw.sizes.flip in RAW_FLIPS:
             # The preview is stored as the sensor saw it; the RAW says how the camera was held.
             preview = preview.transpose(RAW_FLIPS[raw.sizes.flip])
-        return preview
+        return preview, size
+
+
+# Asked for a long edge of 1 pixel, JPEG decodes at its smallest scale, 1/8.
+SMALLEST = 1
+
+
+def _draft(image: Image.Image, long_edge: int | None) -> None:
+    """Let a JPEG decode at the smallest DCT scale (1/2, 1/4, 1/8) that keeps `long_edge`."""
+    if long_edge is None or image.format != "JPEG":
+        return
+    scale = min(1.0, long_edge / max(image.size))
+    image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+
+
+def _load(
+    file: BinaryIO, kind: str, *, max_pixels: int, draft_edge: int | None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode the image (RAW: its preview, upright); return it and the original's size."""
+    file.seek(0)
+    if kind == "raw":
+        return _raw_preview(file, max_pixels=max_pixels, draft_edge=draft_edge)
+    image = _open_checked(file, max_pixels=max_pixels)
+    size = image.size
+    _draft(image, draft_edge)
+    image.load()
+    return image, size
+
+
+@contextlib.contextmanager
+def _rejecting_damage() -> Iterator[None]:
+    """Turn whatever a decoder raises into ImageRejected."""
+    try:
+        yield
+    except ImageRejected:
+        raise
+    # Decoders report damage through many exception types (OSError, SyntaxError, ValueError,
+    # struct.error, LibRaw's errors...); hostile input must end as a clean rejection, never a 500.
+    except Exception as error:
+        if "truncated" in str(error).lower():
+            raise ImageRejected("truncated") from None
+        raise ImageRejected("corrupt") from (error)
 
 
 def decode(file: BinaryIO, kind: str, *, max_pixels: int, reduce: bool = False) -> Image.Image:
@@ -290,25 +336,35 @@ def decode(file: BinaryIO, kind: str, *, max_pixels: int, reduce: bool = False) 
 
     `reduce` lets JPEG decode at 1/8 scale: every byte is still read, so damage is still found.
     """
-    file.seek(0)
+    with _rejecting_damage():
+        return _load(file, kind, max_pixels=max_pixels, draft_edge=SMALLEST if reduce else None)[0]
+
+
+def decode_for_analysis(
+    file: BinaryIO, kind: str, *, max_pixels: int, long_edge: int = ANALYSIS_LONG_EDGE
+) -> AnalysisImage:
+    """Decode a photo upright with its long edge about `long_edge` (never less, unless the photo
+    is smaller), or raise ImageRejected.
+
+    JPEG, a RAW's preview included, decodes at 1/2, 1/4 or 1/8 scale in the DCT; other kinds
+    decode whole and are then shrunk. Colours and EXIF are read as renditions read them.
+    """
+    with _rejecting_damage():
+        image, size = _load(file, kind, max_pixels=max_pixels, draft_edge=long_edge)
+        image = readable_metadata(image)
+        upright = to_srgb(ImageOps.exif_transpose(image))
+        if max(upright.size) > long_edge * 1.5:
+            upright.thumbnail((long_edge, long_edge), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return AnalysisImage(np.asarray(upright), size, _taken_at(image))
+
+
+def _taken_at(image: Image.Image) -> datetime | None:
+    exif = image.getexif()
+    stamp = exif.get_ifd(IFD.Exif).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, DateTime
     try:
-        if kind == "raw":
-            return _raw_preview(file, max_pixels=max_pixels)
-        image = _open_checked(file, max_pixels=max_pixels)
-        if reduce and image.format == "JPEG":
-            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-        image.load()
-        return image
-    except ImageRejected:
-        raise
-    # Decoders report damage through many exception types (OSError, SyntaxError, ValueError,
-    # struct.error, LibRaw's errors...); hostile input must end as a clean rejection, never a 500.
-    except Exception as error:
-        if "truncated" in str(error).lower():
-            raise ImageRejected("truncated", "The file is cut short.") from None
-        raise ImageRejected("corrupt", "The file is damaged or not a photo we can read.") from (
-            error
-        )
+        return datetime.strptime(_text(stamp), "%Y:%m:%d %H:%M:%S") if stamp else None
+    except ValueError:
+        return None
 
 
 def _check_metadata(image: Image.Image) -> None:
@@ -318,7 +374,7 @@ def _check_metadata(image: Image.Image) -> None:
         read_credits(image)
         clean_exif(image, keep_orientation=True)
     except Exception as error:
-        raise ImageRejected("corrupt", "The photo's metadata is damaged.") from error
+        raise ImageRejected("corrupt") from error
 
 
 def readable_metadata(image: Image.Image) -> Image.Image:
@@ -523,7 +579,7 @@ def clean_jpeg(data: bytes, *, exif: Image.Exif, xmp: bytes) -> bytes:
     """Return the JPEG's primary image with only the given EXIF and XMP; pixels untouched."""
     segments = list(_jpeg_segments(data))
     if not segments or segments[-1][0] != 0xD9:
-        raise ImageRejected("truncated", "The JPEG file is cut short.")
+        raise ImageRejected("truncated")
     jfif, kept, image_data = [], [], []
     in_header = True
     for marker, start, end in segments:

@@ -197,21 +197,3 @@ class PinAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Wrong PIN for gallery {self.gallery_id} from {self.ip}"
-
-
-class GalleryEvent(models.Model):
-    """Audit trail: who did what to a gallery, and when."""
-
-    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    kind = models.CharField(max_length=40)
-    details = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} on gallery {self.gallery_id}"

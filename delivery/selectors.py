@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404
 
 from booking.models import Booking, Payment
 from booking.selectors import balance_due_minor
-from studio.errors import DomainError
 from studio.models import User
+from studio.selectors import employer_of, works_for
 
 from .models import ExtraPurchase, Gallery, Photo, PinAttempt
 
@@ -48,31 +47,17 @@ def grant_value(gallery: Gallery) -> str:
     return hashlib.sha256(f"{gallery.link_token_hash}:{gallery.pin_hash}".encode()).hexdigest()
 
 
-def is_studio_member(user: User | None, gallery: Gallery) -> bool:
-    return bool(
-        user
-        and user.is_authenticated
-        and user.role in (User.Role.PHOTOGRAPHER, User.Role.STAFF)
-        and user.studio_id == gallery.studio_id
-    )
-
-
-def gallery_access(*, viewer: Viewer, gallery: Gallery, now: datetime | None = None) -> str | None:
-    """Return how `viewer` may open the gallery, or None. Closed galleries admit the studio only."""
+def gallery_access(*, viewer: Viewer, gallery: Gallery) -> str | None:
+    """Return how `viewer` may open the gallery, or None. (Once it is closed, only the studio
+    may: the request layer tells the others it is gone.)"""
     user = viewer.user
-    if is_studio_member(user, gallery):
+    if works_for(user, gallery.studio_id):
         return Access.STUDIO
     if user and user.is_authenticated and user.pk == gallery.booking.client_id:
-        access = Access.CLIENT
-    elif gallery.link_token_hash and viewer.grants.get(str(gallery.pk)) == grant_value(gallery):
-        access = Access.LINK
-    else:
-        return None
-    if not gallery.is_open(now):
-        raise DomainError(
-            "gallery_closed", "This gallery has expired or was closed by the studio.", status=410
-        )
-    return access
+        return Access.CLIENT
+    if gallery.link_token_hash and viewer.grants.get(str(gallery.pk)) == grant_value(gallery):
+        return Access.LINK
+    return None
 
 
 def _galleries() -> QuerySet[Gallery]:
@@ -81,36 +66,32 @@ def _galleries() -> QuerySet[Gallery]:
     )
 
 
-def gallery_get_for(*, viewer: Viewer, pk: int) -> tuple[Gallery, str]:
-    """Return the gallery and the viewer's access; anyone else's gallery is simply not found."""
+def gallery_get_for(*, viewer: Viewer, pk: int) -> tuple[Gallery, str] | None:
+    """Return the gallery and the viewer's access, or None for anyone else's gallery."""
     gallery = _galleries().filter(pk=pk).first()
     access = gallery and gallery_access(viewer=viewer, gallery=gallery)
-    if not access:
-        raise Http404("No such gallery")
-    return gallery, access
+    return (gallery, access) if access else None
 
 
-def gallery_get_by_token(*, token: str) -> Gallery:
-    gallery = _galleries().filter(link_token_hash=link_token_hash(token)).first()
-    if gallery is None:
-        raise Http404("No such gallery")
-    return gallery
+def gallery_get_by_token(*, token: str) -> Gallery | None:
+    return _galleries().filter(link_token_hash=link_token_hash(token)).first()
 
 
 def galleries_for(*, user: User) -> QuerySet[Gallery]:
     """The galleries a logged-in user sees listed: their own, or their studio's."""
     bought = _paid_extras(OuterRef("pk")).values("gallery").annotate(photos=Sum("photos"))
     listed = _galleries().annotate(extra_photos_paid=Coalesce(Subquery(bought.values("photos")), 0))
-    if user.role in (User.Role.PHOTOGRAPHER, User.Role.STAFF) and user.studio_id:
-        return listed.filter(booking__session_type__studio_id=user.studio_id)
+    if studio_id := employer_of(user):
+        return listed.filter(booking__session_type__studio_id=studio_id)
     return listed.filter(booking__client=user, revoked_at__isnull=True)
 
 
 def bookings_without_gallery(*, user: User) -> QuerySet[Booking]:
-    """The studio's confirmed or completed bookings that have no gallery yet."""
+    """The confirmed or completed bookings without a gallery yet of the studio `user` works for
+    (none for anyone else)."""
     return (
         Booking.objects.filter(
-            session_type__studio_id=user.studio_id,
+            session_type__studio_id=employer_of(user),
             status__in=[Booking.Status.CONFIRMED, Booking.Status.COMPLETED],
             gallery__isnull=True,
         )
@@ -155,12 +136,9 @@ def photo_list(*, gallery: Gallery, access: str) -> QuerySet[Photo]:
     return qs.filter(approval=Photo.Approval.APPROVED, rendition_status=Photo.Renditions.READY)
 
 
-def photo_get(*, gallery: Gallery, access: str, pk: int) -> Photo:
+def photo_get(*, gallery: Gallery, access: str, pk: int) -> Photo | None:
     """A photo of *this* gallery; an id from another gallery is not found."""
-    photo = photo_list(gallery=gallery, access=access).filter(pk=pk).first()
-    if photo is None:
-        raise Http404("No such photo")
-    return photo
+    return photo_list(gallery=gallery, access=access).filter(pk=pk).first()
 
 
 def wrong_pins(*, gallery: Gallery, ip: str, now: datetime) -> dict[str, int]:

@@ -11,7 +11,7 @@ import secrets
 import tempfile
 import uuid
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -19,19 +19,21 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from booking import services as booking_services
 from booking.models import Booking, Payment
+from studio.audit import audit_record
 from studio.errors import DomainError
-from studio.models import User
+from studio.models import AuditEvent, User
+from studio.selectors import works_for
 
 from . import images, selectors
 from .models import (
     ExtraPurchase,
     Favourite,
     Gallery,
-    GalleryEvent,
     Photo,
     PinAttempt,
     SelectionItem,
@@ -44,28 +46,18 @@ CHUNK = 1024 * 1024
 class PhotoRejected(DomainError):
     """One uploaded file refused; the others of the same upload carry on."""
 
-    def __init__(self, code: str, message: str, *, name: str, status: int = 400):
-        super().__init__(code, message, status=status)
+    def __init__(self, code: str, *, name: str, **values):
+        super().__init__(code, **values)
         self.name = name
 
     def extra(self) -> dict:
         return {"file": self.name}
 
 
-def _record(gallery: Gallery, actor: User | None, kind: str, **details) -> None:
-    GalleryEvent.objects.create(gallery=gallery, actor=actor, kind=kind, details=details)
-
-
 def _check_studio(actor: User | None, gallery_or_booking) -> None:
     booking = getattr(gallery_or_booking, "booking", gallery_or_booking)
-    if not (
-        actor
-        and actor.role in (User.Role.PHOTOGRAPHER, User.Role.STAFF)
-        and actor.studio_id == booking.session_type.studio_id
-    ):
-        raise DomainError(
-            "studio_only", "Only the studio's photographers and staff can do this.", status=403
-        )
+    if not works_for(actor, booking.session_type.studio_id):
+        raise DomainError("studio_only")
 
 
 def _pin_hash(pin: str) -> str:
@@ -73,7 +65,7 @@ def _pin_hash(pin: str) -> str:
     if not pin:
         return ""
     if not re.fullmatch(r"\d{4,12}", pin):
-        raise DomainError("invalid_pin", "A PIN is 4 to 12 digits.")
+        raise DomainError("invalid_pin")
     return make_password(pin)
 
 
@@ -89,9 +81,7 @@ def gallery_create(
     """Open the booking's gallery; return it and its secret link token (shown this once)."""
     _check_studio(actor, booking)
     if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
-        raise DomainError(
-            "booking_not_confirmed", "Only a confirmed booking gets a gallery.", status=409
-        )
+        raise DomainError("booking_not_confirmed")
     token = secrets.token_urlsafe(32)  # 256 random bits
     try:
         with transaction.atomic():
@@ -104,11 +94,14 @@ def gallery_create(
                 expires_at=expires_at,
                 created_by=actor,
             )
-            _record(gallery, actor, "created")
+            audit_record(
+                kind=AuditEvent.Kind.GALLERY_CREATED,
+                actor=actor,
+                studio_id=booking.session_type.studio_id,
+                gallery_id=gallery.pk,
+            )
     except IntegrityError:
-        raise DomainError(
-            "gallery_exists", "This booking already has a gallery.", status=409
-        ) from None
+        raise DomainError("gallery_exists") from None
     return gallery, token
 
 
@@ -123,7 +116,13 @@ def gallery_new_link(*, gallery: Gallery, actor: User, pin: str | None = None) -
         fields.append("pin_hash")
     with transaction.atomic():
         gallery.save(update_fields=fields)
-        _record(gallery, actor, "new_link", pin_changed=pin is not None)
+        audit_record(
+            kind=AuditEvent.Kind.GALLERY_LINK_RENEWED,
+            actor=actor,
+            studio_id=gallery.studio_id,
+            gallery_id=gallery.pk,
+            pin_changed=pin is not None,
+        )
     return token
 
 
@@ -141,10 +140,11 @@ def gallery_update(
         gallery.extra_photo_price_minor = extra_photo_price_minor
     with transaction.atomic():
         gallery.save(update_fields=["expires_at", "included_photos", "extra_photo_price_minor"])
-        _record(
-            gallery,
-            actor,
-            "updated",
+        audit_record(
+            kind=AuditEvent.Kind.GALLERY_UPDATED,
+            actor=actor,
+            studio_id=gallery.studio_id,
+            gallery_id=gallery.pk,
             expires_at=expires_at.isoformat() if expires_at else None,
             included_photos=included_photos,
             extra_photo_price_minor=gallery.extra_photo_price_minor,
@@ -158,7 +158,12 @@ def gallery_revoke(*, gallery: Gallery, actor: User, revoked: bool = True) -> Ga
     gallery.revoked_at = timezone.now() if revoked else None
     with transaction.atomic():
         gallery.save(update_fields=["revoked_at"])
-        _record(gallery, actor, "revoked" if revoked else "reopened")
+        audit_record(
+            kind=AuditEvent.Kind.GALLERY_CLOSED if revoked else AuditEvent.Kind.GALLERY_REOPENED,
+            actor=actor,
+            studio_id=gallery.studio_id,
+            gallery_id=gallery.pk,
+        )
     return gallery
 
 
@@ -166,10 +171,10 @@ def gallery_unlock(*, token: str, pin: str, ip: str, now: datetime | None = None
     """Open a gallery by its link and PIN. Wrong PINs are throttled for a while, not forever."""
     now = now or timezone.now()
     gallery = selectors.gallery_get_by_token(token=token)
+    if gallery is None:
+        raise DomainError("not_found", thing="gallery")
     if not gallery.is_open(now):
-        raise DomainError(
-            "gallery_closed", "This gallery has expired or was closed by the studio.", status=410
-        )
+        raise DomainError("gallery_closed")
     if not gallery.pin_hash:
         return gallery
     counts = selectors.wrong_pins(gallery=gallery, ip=ip, now=now)
@@ -179,15 +184,11 @@ def gallery_unlock(*, token: str, pin: str, ip: str, now: datetime | None = None
         or counts["ip"] >= settings.DELIVERY_PIN_TRIES_PER_IP
     ):
         minutes = settings.DELIVERY_PIN_WINDOW_SECONDS // 60
-        raise DomainError(
-            "too_many_attempts",
-            f"Too many wrong PINs. Please wait {minutes} minutes and try again.",
-            status=429,
-        )
+        raise DomainError("too_many_attempts", minutes=minutes)
     if check_password(pin.strip(), gallery.pin_hash):
         return gallery
     PinAttempt.objects.create(gallery=gallery, ip=ip, at=now)
-    raise DomainError("wrong_pin", "That PIN is not right.", status=403)
+    raise DomainError("wrong_pin")
 
 
 def _clean_name(name: str) -> str:
@@ -219,11 +220,9 @@ def photo_upload(
             max_pixels=settings.DELIVERY_MAX_IMAGE_PIXELS,
         )
     except images.ImageRejected as error:
-        raise PhotoRejected(error.code, error.message, name=name) from None
+        raise PhotoRejected(error.code, name=name, **error.values) from None
     sha256, crc32 = _digests(file)
-    duplicate = PhotoRejected(
-        "duplicate", "This photo is already in the gallery.", name=name, status=409
-    )
+    duplicate = PhotoRejected("duplicate", name=name)
     if gallery.photos.filter(sha256=sha256).exists():
         raise duplicate
     key = uuid.uuid4()
@@ -249,7 +248,14 @@ def photo_upload(
                 else Photo.Approval.PENDING,
                 uploaded_by=actor,
             )
-            _record(gallery, actor, "uploaded", photo=photo.pk, name=name)
+            audit_record(
+                kind=AuditEvent.Kind.PHOTO_UPLOADED,
+                actor=actor,
+                studio_id=gallery.studio_id,
+                gallery_id=gallery.pk,
+                photo_id=photo.pk,
+                name=name,
+            )
     except IntegrityError:
         default_storage.delete(stored)
         raise duplicate from None
@@ -265,8 +271,41 @@ def photo_upload(
 def _queue_renditions(photo_pk: int) -> None:
     from .tasks import photo_renditions_task
 
-    # robust: a task that fails while run eagerly is logged, and does not fail the upload.
+    # The sweep's clock: still pending a while after this, the photo is queued again.
+    Photo.objects.filter(pk=photo_pk).update(renditions_queued_at=timezone.now())
+    # robust: a task that fails while run eagerly, or a broker that is down, is logged and does
+    # not fail the upload.
     transaction.on_commit(lambda: photo_renditions_task.delay(photo_pk), robust=True)
+
+
+RENDITIONS_SWEEP_BATCH = 500
+
+
+def photo_renditions_claim_stale(*, now: datetime | None = None) -> list[int]:
+    """Claim the photos whose renditions are still pending a while after they were queued (their
+    worker was killed, or the broker was down), restarting their clock; return their ids.
+
+    Each is claimed by a conditional UPDATE of its clock: two sweeps never claim one twice.
+    """
+    now = now or timezone.now()
+    before = now - timedelta(minutes=settings.DELIVERY_RENDITIONS_STALE_MINUTES)
+    stale = (
+        Photo.objects.filter(rendition_status=Photo.Renditions.PENDING)
+        .filter(
+            Q(renditions_queued_at__lt=before)
+            | Q(renditions_queued_at__isnull=True, created_at__lt=before)
+        )
+        .values_list("pk", "renditions_queued_at")[:RENDITIONS_SWEEP_BATCH]
+    )
+    return [pk for pk, queued_at in stale if _claim_renditions(pk, queued_at, now)]
+
+
+def _claim_renditions(photo_pk: int, queued_at: datetime | None, now: datetime) -> bool:
+    return bool(
+        Photo.objects.filter(
+            pk=photo_pk, rendition_status=Photo.Renditions.PENDING, renditions_queued_at=queued_at
+        ).update(renditions_queued_at=now)
+    )
 
 
 def _spooled_original(photo: Photo):
@@ -324,9 +363,7 @@ def photo_renditions_failed(*, photo_pk: int, error: str) -> None:
 
 def _check_client_side(access: str) -> None:
     if access not in (selectors.Access.CLIENT, selectors.Access.LINK):
-        raise DomainError(
-            "client_only", "Only the client chooses favourites and selections.", status=403
-        )
+        raise DomainError("client_only")
 
 
 def _actor(user: User | None) -> User | None:
@@ -362,9 +399,7 @@ def selection_set(
         # One selection change per gallery at a time, so two tabs cannot overfill the package.
         locked = Gallery.objects.select_for_update().get(pk=gallery.pk)
         if locked.selection_submitted_at:
-            raise DomainError(
-                "selection_submitted", "The selection was sent to the studio already.", status=409
-            )
+            raise DomainError("selection_submitted")
         if not selected:
             SelectionItem.objects.filter(photo=photo, gallery=gallery).delete()
             return None
@@ -372,12 +407,7 @@ def selection_set(
         if item is None:
             allowance = selectors.photo_allowance(gallery=locked)
             if locked.selection.count() >= allowance:
-                raise DomainError(
-                    "selection_full",
-                    f"Your selection can hold {allowance} photos; take one out first, or buy "
-                    "extra photos.",
-                    status=409,
-                )
+                raise DomainError("selection_full", allowance=allowance)
             return SelectionItem.objects.create(
                 photo=photo, gallery=gallery, comment=comment.strip(), chosen_by=_actor(user)
             )
@@ -392,15 +422,11 @@ def extras_buy(
     """Start paying for `photos` more than the package; they count once the payment succeeds.
     The same `key` (one purchase form) buys once."""
     if access != selectors.Access.CLIENT:
-        raise DomainError(
-            "client_account_only",
-            "Log in as the gallery's client to buy extra photos.",
-            status=403,
-        )
+        raise DomainError("client_account_only")
     if not gallery.extra_photo_price_minor:
-        raise DomainError("extras_not_sold", "This studio sells no extra photos here.", status=409)
+        raise DomainError("extras_not_sold")
     if not 1 <= photos <= 1000:
-        raise DomainError("bad_quantity", "Buy between 1 and 1000 extra photos.")
+        raise DomainError("bad_quantity")
     key = f"gallery-{gallery.pk}-{key}"
     if bought := ExtraPurchase.objects.filter(key=key).select_related("payment").first():
         return bought.payment
@@ -428,6 +454,12 @@ def selection_submit(*, gallery: Gallery, access: str, user: User | None) -> Gal
             selection_submitted_at=timezone.now()
         )
         if updated:
-            _record(gallery, _actor(user), "selection_submitted", photos=gallery.selection.count())
+            audit_record(
+                kind=AuditEvent.Kind.SELECTION_SUBMITTED,
+                actor=_actor(user),
+                studio_id=gallery.studio_id,
+                gallery_id=gallery.pk,
+                photos=gallery.selection.count(),
+            )
     gallery.refresh_from_db(fields=["selection_submitted_at"])
     return gallery

@@ -12,11 +12,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from booking.selectors import booking_get_for
+from studio.apis import or_404
 from studio.errors import DomainError
 from studio.forms import form_errors
+from studio.selectors import employer_of, gallery_history
+from studio.timezones import viewer_zone
 
 from . import downloads, selectors, services
-from .apis import client_ip, grant_link, viewer_of
+from .apis import client_ip, gallery_opened, grant_link
 from .forms import ExtrasForm, GalleryCreateForm, GallerySettingsForm
 from .models import Gallery
 from .selectors import Access
@@ -35,20 +38,16 @@ def _domain_errors(view):
     return wrapper
 
 
-def _gallery(request, pk: int) -> tuple[Gallery, str]:
-    return selectors.gallery_get_for(viewer=viewer_of(request), pk=pk)
-
-
 def _studio_gallery(request, pk: int) -> Gallery:
-    gallery, access = _gallery(request, pk)
+    gallery, access = gallery_opened(request, pk)
     if access != Access.STUDIO:
-        raise DomainError("studio_only", "Only the studio manages a gallery.", status=403)
+        raise DomainError("studio_only")
     return gallery
 
 
 @login_required
 def gallery_list(request):
-    studio_side = request.user.role in ("photographer", "staff") and request.user.studio_id
+    studio_side = employer_of(request.user) is not None
     return render(
         request,
         "delivery/gallery_list.html",
@@ -75,7 +74,7 @@ def gallery_create(request):
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return redirect("gallery_list")
-    booking = booking_get_for(user=request.user, pk=form.cleaned_data["booking"])
+    booking = or_404(booking_get_for(user=request.user, pk=form.cleaned_data["booking"]), "booking")
     gallery, token = services.gallery_create(
         booking=booking,
         actor=request.user,
@@ -88,7 +87,7 @@ def gallery_create(request):
 
 @_domain_errors
 def gallery_detail(request, pk: int):
-    gallery, access = _gallery(request, pk)
+    gallery, access = gallery_opened(request, pk)
     paid = selectors.gallery_is_paid(gallery=gallery)
     photos = selectors.photo_list(gallery=gallery, access=access)
     context = {
@@ -102,7 +101,8 @@ def gallery_detail(request, pk: int):
         "extras_form": ExtrasForm(),
     }
     if access == Access.STUDIO:
-        context["events"] = gallery.events.select_related("actor")[:50]
+        context["events"] = gallery_history(gallery_id=gallery.pk)[:50]
+        context["zone"], _ = viewer_zone(request, gallery.booking.session_type.studio.time_zone)
         return render(request, "delivery/gallery_manage.html", context)
     return render(request, "delivery/gallery_client.html", context)
 
@@ -150,7 +150,7 @@ def gallery_settings(request, pk: int):
 @_domain_errors
 def extras_buy(request, pk: int):
     """Buy photos beyond the package: the booking's payment flow, then back to the gallery."""
-    gallery, access = _gallery(request, pk)
+    gallery, access = gallery_opened(request, pk)
     form = ExtrasForm(request.POST)
     if not form.is_valid():
         messages.error(request, form_errors(form))
@@ -170,9 +170,9 @@ def extras_buy(request, pk: int):
 @_domain_errors
 def gallery_link(request, token: str):
     """The secret link: opens the gallery at once, or after its PIN."""
-    gallery = selectors.gallery_get_by_token(token=token)
+    gallery = or_404(selectors.gallery_get_by_token(token=token), "gallery")
     if not gallery.is_open():
-        raise DomainError("gallery_closed", "This gallery has expired or was closed.", status=410)
+        raise DomainError("gallery_closed")
     error, status = None, 200
     if request.method == "POST" or not gallery.pin_hash:
         try:
@@ -192,15 +192,13 @@ def gallery_link(request, token: str):
 @_domain_errors
 def photo_file(request, pk: int, photo_pk: int, size: str):
     """One size of one photo, if this viewer may have it now (paid? still open?)."""
-    gallery, access = _gallery(request, pk)
+    gallery, access = gallery_opened(request, pk)
     paid = selectors.gallery_is_paid(gallery=gallery)
     if size not in selectors.sizes_for(access=access, paid=paid):
         if size in selectors.PAID_SIZES:
-            raise DomainError(
-                "payment_required", "This size is available once paid for.", status=402
-            )
+            raise DomainError("payment_required")
         raise Http404("No such size")
-    photo = selectors.photo_get(gallery=gallery, access=access, pk=photo_pk)
+    photo = or_404(selectors.photo_get(gallery=gallery, access=access, pk=photo_pk), "photo")
     if size != selectors.ORIGINAL and size not in photo.renditions:
         raise Http404("This photo is still being prepared")
     return downloads.file_response(photo, size, attachment=bool(request.GET.get("download")))
@@ -212,16 +210,14 @@ ZIP_CHOICES = ("selection", "favourites", "all")
 @_domain_errors
 def gallery_zip(request, pk: int):
     """A streamed ZIP of the selection, the favourites or all photos, in one allowed size."""
-    gallery, access = _gallery(request, pk)
+    gallery, access = gallery_opened(request, pk)
     paid = selectors.gallery_is_paid(gallery=gallery)
     allowed = selectors.sizes_for(access=access, paid=paid)
     size = request.GET.get("size") or (selectors.WEB if selectors.WEB in allowed else "proof")
     which = request.GET.get("photos", "selection")
     if size not in allowed or size == selectors.THUMB or which not in ZIP_CHOICES:
         if size in selectors.PAID_SIZES and size != selectors.THUMB:
-            raise DomainError(
-                "payment_required", "This size is available once paid for.", status=402
-            )
+            raise DomainError("payment_required")
         raise Http404("No such download")
     photos = selectors.photo_list(gallery=gallery, access=access)
     if which == "selection":
@@ -231,9 +227,7 @@ def gallery_zip(request, pk: int):
     if size != selectors.ORIGINAL:
         photos = [photo for photo in photos if size in photo.renditions]
     if not photos:
-        raise DomainError(
-            "nothing_to_download", f"There are no photos in your {which}.", status=404
-        )
+        raise DomainError("nothing_to_download", which=which)
     stamp = timezone.localdate().isoformat()
     name = f"{downloads.safe_stem(gallery.title)}-{which}-{size}-{stamp}.zip"
     return downloads.zip_response(downloads.zip_members(photos, size), name)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Studio, User
+from .models import AuditEvent, Studio, User
 
 
 @admin.register(Studio)
@@ -23,3 +23,23 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is written by `studio.audit` inside each change, and never edited."""
+
+    list_display = ["at", "kind", "actor", "studio", "booking_id", "gallery_id", "photo_id"]
+    list_filter = ["kind", "studio"]
+    search_fields = ["actor__email", "actor__full_name"]
+    date_hierarchy = "at"
+    list_select_related = ["actor", "studio"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,8 +1,12 @@
 import zoneinfo
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
+
+from .formats import moment, money
 
 
 def validate_time_zone(value: str) -> None:
@@ -95,3 +99,105 @@ class User(AbstractUser):
     @property
     def is_studio_staff(self) -> bool:
         return self.role == self.Role.STAFF
+
+
+class AuditEvent(models.Model):
+    """Who did what, and when: the one audit log of every app, written by `studio.audit`.
+
+    What it concerns is kept as plain ids, not foreign keys: a record outlives the booking,
+    gallery or photo it is about (and studio, which every app depends on, cannot point at them).
+    """
+
+    class Kind(models.TextChoices):
+        BOOKING_HELD = "booking_held", "Slot held"
+        HOLD_EXPIRED = "hold_expired", "Hold expired"
+        BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+        BOOKING_RESCHEDULED = "booking_rescheduled", "Booking rescheduled"
+        BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
+        BOOKING_COMPLETED = "booking_completed", "Session completed"
+        BALANCE_REQUESTED = "balance_requested", "Balance asked for"
+        PAYMENT_STARTED = "payment_started", "Payment started"
+        PAYMENT_SUCCEEDED = "payment_succeeded", "Payment succeeded"
+        REFUND_RECORDED = "refund_recorded", "Refund recorded"
+        REFUND_SENT = "refund_sent", "Refund sent to the provider"
+        REFUNDED_AT_PROVIDER = "refunded_at_provider", "Refunded at the provider"
+        GALLERY_CREATED = "gallery_created", "Gallery created"
+        GALLERY_LINK_RENEWED = "gallery_link_renewed", "Gallery link renewed"
+        GALLERY_UPDATED = "gallery_updated", "Gallery settings changed"
+        GALLERY_CLOSED = "gallery_closed", "Gallery closed"
+        GALLERY_REOPENED = "gallery_reopened", "Gallery reopened"
+        PHOTO_UPLOADED = "photo_uploaded", "Photo uploaded"
+        SELECTION_SUBMITTED = "selection_submitted", "Selection sent"
+        # With photo_id and gallery_id; details: the photo's name, ai_decision and decision.
+        CULL_OVERRIDDEN = "cull_overridden", "Cull decision changed"
+
+    # What each kind says, filled from its details by `_Words`.
+    SENTENCES = {
+        Kind.BOOKING_HELD: "Held {start_time}",
+        Kind.HOLD_EXPIRED: "Hold expired{because}",
+        Kind.BOOKING_CONFIRMED: "Booking confirmed{because}",
+        Kind.BOOKING_RESCHEDULED: "Rescheduled from {old_start_time} to {new_start_time}",
+        Kind.BOOKING_CANCELLED: "Cancelled {by_whom}{because}",
+        Kind.BOOKING_COMPLETED: "Session completed",
+        Kind.BALANCE_REQUESTED: "Asked for the {amount} balance",
+        Kind.PAYMENT_STARTED: "Payment of {amount} {what} started",
+        Kind.PAYMENT_SUCCEEDED: "Paid {amount} {what}",
+        Kind.REFUND_RECORDED: "Refunded {amount}{because}",
+        Kind.REFUND_SENT: "Refund of {amount} sent to the payment provider",
+        Kind.REFUNDED_AT_PROVIDER: "The payment provider reports {amount} of the {what} refunded",
+        Kind.GALLERY_CREATED: "Gallery created",
+        Kind.GALLERY_LINK_RENEWED: "Gallery link renewed{new_pin}",
+        Kind.GALLERY_UPDATED: "Gallery settings changed: {included_photos} photos in the package",
+        Kind.GALLERY_CLOSED: "Gallery closed to the client and the link",
+        Kind.GALLERY_REOPENED: "Gallery reopened",
+        Kind.PHOTO_UPLOADED: "Photo {name} uploaded",
+        Kind.SELECTION_SUBMITTED: "Selection sent to the studio ({photos} chosen)",
+        Kind.CULL_OVERRIDDEN: "Cull of {name} changed from {ai_decision} to {decision}",
+    }
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    actor = models.ForeignKey(
+        "User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    studio = models.ForeignKey(
+        Studio, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    booking_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    gallery_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    photo_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
+
+    def sentence(self, zone: zoneinfo.ZoneInfo) -> str:
+        """Say what happened in words a person understands, with times in `zone`."""
+        return self.SENTENCES[self.kind].format_map(_Words(self.details, zone))
+
+
+class _Words(dict):
+    """An event's details, and the words its sentence makes of them: money with its currency,
+    `{x_time}` for the time in detail `x` in the viewer's zone, ": reason" only when given."""
+
+    BY_WHOM = {"client": "by the client", "studio": "by the studio"}
+
+    def __init__(self, details: dict, zone: zoneinfo.ZoneInfo):
+        super().__init__(details)
+        self.zone = zone
+
+    def __missing__(self, key: str) -> str:
+        if key == "amount" and "amount_minor" in self:
+            return money(self["amount_minor"], self.get("currency", ""))
+        if key.endswith("_time") and (iso := self.get(key.removesuffix("_time"))):
+            return moment(datetime.fromisoformat(iso), self.zone)
+        if key == "because":
+            return f": {self['reason']}" if self.get("reason") else ""
+        if key == "by_whom":
+            return self.BY_WHOM.get(self.get("by"), "automatically")
+        if key == "new_pin":
+            return " with a new PIN" if self.get("pin_changed") else ""
+        return "?"  # a detail an older record lacks: the rest of its sentence still reads

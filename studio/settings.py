@@ -80,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that whatever is answered below it under /api/ is answered in JSON.
+    "studio.apis.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -102,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "studio.context_processors.works_for_a_studio",
             ],
         },
     },
@@ -193,6 +196,11 @@ DELIVERY_PIN_WINDOW_SECONDS = env_int("DELIVERY_PIN_WINDOW_SECONDS", 15 * 60)
 DELIVERY_PIN_TRIES_PER_LINK_AND_IP = env_int("DELIVERY_PIN_TRIES_PER_LINK_AND_IP", 5)
 DELIVERY_PIN_TRIES_PER_LINK = env_int("DELIVERY_PIN_TRIES_PER_LINK", 20)
 DELIVERY_PIN_TRIES_PER_IP = env_int("DELIVERY_PIN_TRIES_PER_IP", 30)
+# A photo whose renditions are still pending this long after they were queued (its worker was
+# killed, or the broker was down) is queued again by the renditions sweep.
+DELIVERY_RENDITIONS_STALE_MINUTES = env_int("DELIVERY_RENDITIONS_STALE_MINUTES", 10)
+# An AI-assist run without progress this long (its worker died) is taken over by the AI sweep.
+AI_JOB_STALE_MINUTES = env_int("AI_JOB_STALE_MINUTES", 10)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -228,6 +236,7 @@ SPECTACULAR_SETTINGS = {
     # The docs page serves Swagger UI from this site, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ErrorCode": "studio.apis.ERROR_CODES"},
 }
 
 # Celery: with no broker configured, tasks run eagerly in the web process (embedded default).
@@ -254,6 +263,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.booking_complete_finished_task",
         "schedule": crontab(minute=5),
     },
+    "requeue-renditions": {
+        "task": "delivery.tasks.photo_renditions_requeue_task",
+        "schedule": 5 * 60.0,
+    },
+    "take-over-ai-jobs": {"task": "ai_assist.tasks.ai_jobs_take_over_task", "schedule": 5 * 60.0},
 }
 
 # Payments: Stripe when its keys are set, else the local test-mode provider (no real money).

@@ -13,9 +13,7 @@ def zone_names() -> list[str]:
 
 def zone_from_name(name: str) -> zoneinfo.ZoneInfo:
     if name not in zone_names():
-        raise DomainError(
-            "invalid_time_zone", f"{name!r} is not a known time zone, e.g. Europe/Berlin."
-        )
+        raise DomainError("invalid_time_zone", name=name)
     return zoneinfo.ZoneInfo(name)
 
 

@@ -38,6 +38,17 @@ def _eager_celery():
 
 
 @pytest.fixture
+def as_on_a_worker():
+    """Run tasks eagerly as a worker would: a failure stays in the task's result (so that its
+    retries run, one after the other, and it gives up) rather than reaching the caller."""
+    from studio.celery import app
+
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
 def studio(db):
     return StudioFactory()
 

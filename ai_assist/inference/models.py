@@ -39,15 +39,17 @@ class Model:
 
     def __init__(self) -> None:
         self._loaded = False
+        self._load_lock = threading.Lock()
         self.load_seconds = 0.0
 
     def load(self) -> None:
-        if self._loaded:
-            return
-        started = time.perf_counter()
-        self._load(model_bytes(self.spec))
-        self.load_seconds = time.perf_counter() - started
-        self._loaded = True
+        with self._load_lock:  # two threads may ask at once for a model neither has loaded
+            if self._loaded:
+                return
+            started = time.perf_counter()
+            self._load(model_bytes(self.spec))
+            self.load_seconds = time.perf_counter() - started
+            self._loaded = True
         logger.info("Loaded %s in %.2f s", self.spec.name, self.load_seconds)
 
     def _load(self, data: bytes) -> None:
@@ -204,25 +206,24 @@ class IrisLandmarks(TFLiteModel):
         return contour.reshape(71, 3), iris.reshape(5, 3)
 
 
-@functools.cache
+# One of each per process, made at import (nothing is loaded yet) rather than on first use, so
+# threads asking at once all get the same one and wait on its load lock.
+_FACE_DETECTOR, _FACE_MESH, _IRIS_LANDMARKS = FaceDetector(), FaceMesh(), IrisLandmarks()
+
+
 def face_detector() -> FaceDetector:
     """Return this process's face detector, loaded on first use."""
-    model = FaceDetector()
-    model.load()
-    return model
+    _FACE_DETECTOR.load()
+    return _FACE_DETECTOR
 
 
-@functools.cache
 def face_mesh() -> FaceMesh:
     """Return this process's face mesh model, loaded on first use."""
-    model = FaceMesh()
-    model.load()
-    return model
+    _FACE_MESH.load()
+    return _FACE_MESH
 
 
-@functools.cache
 def iris_landmarks() -> IrisLandmarks:
     """Return this process's iris model, loaded on first use."""
-    model = IrisLandmarks()
-    model.load()
-    return model
+    _IRIS_LANDMARKS.load()
+    return _IRIS_LANDMARKS

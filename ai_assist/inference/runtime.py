@@ -37,7 +37,7 @@ def choose_providers(available: list[str] | None = None) -> list[str]:
 
 
 def num_threads() -> int:
-    """Return the intra-op thread count for one model (`AI_NUM_THREADS`, default: all cores)."""
+    """Return the intra-op thread count for one model (`AI_NUM_THREADS`, default: 2 at most)."""
     raw = os.environ.get("AI_NUM_THREADS", "")
     if raw.strip():
         try:
@@ -47,7 +47,10 @@ def num_threads() -> int:
         if value < 1:
             raise ValueError(f"AI_NUM_THREADS must be at least 1, got {value}")
         return value
-    return os.cpu_count() or 1
+    # A Celery worker runs one process per core, each with its own sessions: all cores per
+    # session would put cores × cores threads on the cores. Two, as immich's CPU sessions use,
+    # keeps a lone process quick without crowding a full host.
+    return min(2, os.cpu_count() or 1)
 
 
 def onnx_session(model: bytes, *, name: str):

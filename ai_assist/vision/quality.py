@@ -112,17 +112,14 @@ class Exposure:
     mean: float  # mean luma, 0–255
     highlights: float  # share of pixels at 250+ luma
     shadows: float  # share of pixels at 5- luma
-    face: float | None  # mean luma of the faces, if any
 
 
-def exposure(gray: np.ndarray, face_grays: list[np.ndarray]) -> Exposure:
-    """Return the brightness and clipping of a frame and the brightness of its faces."""
-    faces = [float(np.mean(f)) for f in face_grays]
+def exposure(gray: np.ndarray) -> Exposure:
+    """Return the brightness and clipping of a frame (faces are measured on their own crops)."""
     return Exposure(
         mean=float(np.mean(gray)),
         highlights=float(np.mean(gray >= 250)),
         shadows=float(np.mean(gray <= 5)),
-        face=float(np.mean(faces)) if faces else None,
     )
 
 

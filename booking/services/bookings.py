@@ -1,6 +1,7 @@
 """Writes for bookings: hold, confirm, cancel, reschedule, and the periodic housekeeping.
 
-Every state change is atomic, safe to repeat, and leaves an audit event.
+Every change of a booking's status, and every move, is atomic, safe to repeat, and writes its
+audit event in the same transaction (a reminder's claim only marks it as sent).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -9,11 +10,12 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from studio.models import User
+from studio.audit import audit_record
+from studio.models import AuditEvent, User
+from studio.selectors import works_for
 
 from ..models import Booking, Payment, SessionType
 from ..selectors import (
-    acts_for_studio,
     balance_due_minor,
     cancellation_cutoff,
     cancellation_refunds,
@@ -25,9 +27,9 @@ from .common import (
     blocked_time,
     check_details,
     check_is_client,
+    expire_holds,
     free_after_expiring_holds,
     lost_race,
-    record_event,
     send_email_on_commit,
     slot_taken,
 )
@@ -43,17 +45,12 @@ def _check_offered(
 ) -> list[int]:
     """Return the photographers free at `start`, or raise why the studio does not offer it."""
     if start <= now:
-        raise BookingError("slot_in_past", "That time is in the past.")
+        raise BookingError("slot_in_past")
     if start < now + timedelta(minutes=session_type.min_notice_minutes):
         hours = session_type.min_notice_minutes / 60
-        raise BookingError(
-            "too_short_notice", f"This session must be booked at least {hours:g} hours ahead."
-        )
+        raise BookingError("too_short_notice", hours=f"{hours:g}")
     if start > now + timedelta(days=session_type.max_advance_days):
-        raise BookingError(
-            "too_far_ahead",
-            f"This session can be booked at most {session_type.max_advance_days} days ahead.",
-        )
+        raise BookingError("too_far_ahead", days=session_type.max_advance_days)
     window = {
         "session_type": session_type,
         "range_start": start,
@@ -63,10 +60,7 @@ def _check_offered(
         "exclude_booking_pk": exclude_booking_pk,
     }
     if not slot_list(**window, ignore_bookings=True):
-        raise BookingError(
-            "slot_not_offered",
-            "The studio does not offer that time: it is outside working hours or not a start time.",
-        )
+        raise BookingError("slot_not_offered")
     open_slots = slot_list(**window)
     if not open_slots:
         raise slot_taken(session_type, start, photographer_id, now)
@@ -89,8 +83,10 @@ def _insert_hold(
             if not free_after_expiring_holds(photographer_id, blocked, now):
                 return None
             # A client finishes one booking at a time, so nobody can hold the whole calendar.
-            Booking.objects.filter(client=client, status=Booking.Status.HELD).update(
-                status=Booking.Status.EXPIRED
+            expire_holds(
+                Booking.objects.filter(client=client),
+                actor=client,
+                reason="the client held another time",
             )
             booking = Booking.objects.create(
                 session_type=session_type,
@@ -106,7 +102,13 @@ def _insert_hold(
                 deposit_minor=session_type.deposit_minor,
                 currency=studio.currency,
             )
-            record_event(booking, client, "held", start=start.isoformat())
+            audit_record(
+                kind=AuditEvent.Kind.BOOKING_HELD,
+                actor=client,
+                studio_id=studio.pk,
+                booking_id=booking.pk,
+                start=start.isoformat(),
+            )
             return booking
     except (IntegrityError, OperationalError) as error:
         if lost_race(error):
@@ -125,7 +127,7 @@ def booking_hold(
     """Reserve a slot for `client` for the studio's hold time while they finish booking."""
     now = now or timezone.now()
     if not session_type.is_active:
-        raise BookingError("session_type_unavailable", "This session type is not offered any more.")
+        raise BookingError("session_type_unavailable")
     start = start.astimezone(UTC)
     for candidate in _check_offered(session_type, start, photographer_id, now):
         booking = _insert_hold(
@@ -149,25 +151,16 @@ def booking_confirm(
     now: datetime | None = None,
 ) -> Booking:
     """Confirm a held booking. Until payments exist, only session types without a deposit can."""
-    check_is_client(actor, booking, "confirms")
+    check_is_client(actor, booking)
     now = now or timezone.now()
     session_type = booking.session_type
     if booking.status == Booking.Status.CONFIRMED:
         return booking
     if booking.status != Booking.Status.HELD:
-        raise BookingError(
-            "not_confirmable",
-            f"This booking is {booking.get_status_display().lower()}.",
-            status=409,
-        )
+        raise BookingError("not_confirmable", state=booking.get_status_display().lower())
     check_details(session_type, location_address)
     if booking.deposit_minor:
-        raise BookingError(
-            "payment_required",
-            "This session needs a deposit: pay it, and the booking is confirmed once the payment "
-            "provider reports the payment.",
-            status=402,
-        )
+        raise BookingError("payment_required")
     with transaction.atomic():
         confirmed = Booking.objects.filter(
             pk=booking.pk, status=Booking.Status.HELD, hold_expires_at__gt=now
@@ -180,14 +173,17 @@ def booking_confirm(
         )
         booking.refresh_from_db()
         if confirmed:
-            record_event(booking, actor, "confirmed")
+            audit_record(
+                kind=AuditEvent.Kind.BOOKING_CONFIRMED,
+                actor=actor,
+                studio_id=session_type.studio_id,
+                booking_id=booking.pk,
+            )
             send_email_on_commit(booking, "confirmation")
     if booking.status != Booking.Status.CONFIRMED:
         # Searched after the transaction: on SQLite it would hold the write lock meanwhile.
         raise BookingError(
             "hold_expired",
-            "Your hold on this time ran out. Please pick a time again.",
-            status=409,
             alternatives=slots_near(session_type=session_type, around=booking.start, now=now),
         )
     return booking
@@ -195,24 +191,19 @@ def booking_confirm(
 
 def _check_may_change(actor: User, booking: Booking) -> None:
     """The client or the studio's staff change a booking; photographers ask the staff."""
-    if booking.client_id != actor.pk and not acts_for_studio(actor, booking):
-        raise BookingError(
-            "studio_staff_only",
-            "Only the client or the studio's staff can change this booking.",
-            status=403,
-        )
+    if booking.client_id != actor.pk and not works_for(
+        actor, booking.session_type.studio_id, staff_only=True
+    ):
+        raise BookingError("studio_staff_only")
 
 
 def _check_client_cutoff(booking: Booking, actor: User, now: datetime) -> None:
-    if booking.status != Booking.Status.CONFIRMED or acts_for_studio(actor, booking):
+    if booking.status != Booking.Status.CONFIRMED or works_for(
+        actor, booking.session_type.studio_id, staff_only=True
+    ):
         return
     if now >= cancellation_cutoff(booking):
-        raise BookingError(
-            "cutoff_passed",
-            f"Bookings can only be moved up to {booking.studio.cancellation_cutoff_hours} hours "
-            "before the session. Please contact the studio.",
-            status=409,
-        )
+        raise BookingError("cutoff_passed", hours=booking.studio.cancellation_cutoff_hours)
 
 
 def booking_cancel(
@@ -228,12 +219,8 @@ def booking_cancel(
     if booking.status == Booking.Status.CANCELLED:
         return booking
     if booking.status not in Booking.ACTIVE_STATUSES:
-        raise BookingError(
-            "not_cancellable",
-            f"This booking is {booking.get_status_display().lower()}.",
-            status=409,
-        )
-    by = "studio" if acts_for_studio(actor, booking) else "client"
+        raise BookingError("not_cancellable", state=booking.get_status_display().lower())
+    by = "studio" if works_for(actor, booking.session_type.studio_id, staff_only=True) else "client"
     with transaction.atomic():
         # Payments first, then the booking: the same lock order as a payment event's.
         payments = list(Payment.objects.select_for_update().filter(booking=booking))
@@ -249,14 +236,20 @@ def booking_cancel(
         if not changed:
             if booking.status == Booking.Status.CANCELLED:
                 return booking
-            raise BookingError("not_cancellable", "This booking changed meanwhile.", status=409)
-        record_event(booking, actor, "cancelled", by=by, reason=reason.strip())
+            raise BookingError("not_cancellable", state=booking.get_status_display().lower())
+        audit_record(
+            kind=AuditEvent.Kind.BOOKING_CANCELLED,
+            actor=actor,
+            studio_id=booking.session_type.studio_id,
+            booking_id=booking.pk,
+            by=by,
+            reason=reason.strip(),
+        )
         refunds = cancellation_refunds(
             booking=booking, payments=payments, by_studio=by == "studio", now=now
         )
         for payment, amount in refunds:
-            refund_record(payment, amount, f"cancelled by the {by}")
-            record_event(booking, actor, "refunded", amount=amount, reason=f"cancelled by the {by}")
+            refund_record(payment, amount, f"cancelled by the {by}", actor=actor)
         if was_confirmed:
             send_email_on_commit(booking, "cancellation")
     return booking
@@ -274,7 +267,7 @@ def booking_reschedule(
     now = now or timezone.now()
     _check_may_change(actor, booking)
     if booking.status != Booking.Status.CONFIRMED:
-        raise BookingError("not_reschedulable", "Only confirmed bookings can be moved.", status=409)
+        raise BookingError("not_reschedulable")
     _check_client_cutoff(booking, actor, now)
     session_type = booking.session_type
     start = start.astimezone(UTC)
@@ -297,14 +290,13 @@ def booking_reschedule(
                     sequence=F("sequence") + 1,
                 )
                 if not moved:
-                    raise BookingError(
-                        "not_reschedulable", "This booking changed meanwhile.", status=409
-                    )
+                    raise BookingError("not_reschedulable")
                 booking.refresh_from_db()
-                record_event(
-                    booking,
-                    actor,
-                    "rescheduled",
+                audit_record(
+                    kind=AuditEvent.Kind.BOOKING_RESCHEDULED,
+                    actor=actor,
+                    studio_id=session_type.studio_id,
+                    booking_id=booking.pk,
                     old_start=old_start.isoformat(),
                     new_start=start.isoformat(),
                 )
@@ -319,9 +311,12 @@ def booking_reschedule(
 def booking_expire_holds(*, now: datetime | None = None) -> int:
     """Mark holds whose time ran out as expired; return how many."""
     now = now or timezone.now()
-    return Booking.objects.filter(status=Booking.Status.HELD, hold_expires_at__lte=now).update(
-        status=Booking.Status.EXPIRED
-    )
+    with transaction.atomic():
+        return expire_holds(
+            Booking.objects.filter(hold_expires_at__lte=now),
+            actor=None,
+            reason="its time ran out",
+        )
 
 
 def booking_complete_finished(*, now: datetime | None = None) -> int:
@@ -330,14 +325,23 @@ def booking_complete_finished(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     finished = Booking.objects.filter(status=Booking.Status.CONFIRMED, end__lte=now)
     completed = 0
-    for booking in finished:
+    for booking in finished.select_related("session_type"):
         with transaction.atomic():
             if not Booking.objects.filter(pk=booking.pk, status=Booking.Status.CONFIRMED).update(
                 status=Booking.Status.COMPLETED
             ):
                 continue
             completed += 1
-            if balance_due_minor(booking=booking):
+            about = {"studio_id": booking.session_type.studio_id, "booking_id": booking.pk}
+            audit_record(kind=AuditEvent.Kind.BOOKING_COMPLETED, actor=None, **about)
+            if due := balance_due_minor(booking=booking):
+                audit_record(
+                    kind=AuditEvent.Kind.BALANCE_REQUESTED,
+                    actor=None,
+                    **about,
+                    amount_minor=due,
+                    currency=booking.currency,
+                )
                 send_email_on_commit(booking, "balance_due")
     return completed
 

@@ -1,4 +1,4 @@
-"""What booking and paying share: the booking error, the audit record, the time checks.
+"""What booking and paying share: the booking error, expiring holds, the time checks.
 
 No double booking, ever: on PostgreSQL an exclusion constraint rejects overlapping held or
 confirmed bookings of one photographer; on SQLite every write transaction is IMMEDIATE (see
@@ -8,11 +8,13 @@ settings), so the overlap check and the insert run one booking at a time.
 from datetime import datetime
 
 from django.db import DatabaseError, transaction
+from django.db.models import QuerySet
 
+from studio.audit import audit_record
 from studio.errors import DomainError
-from studio.models import User
+from studio.models import AuditEvent, User
 
-from ..models import Booking, BookingEvent, SessionType
+from ..models import Booking, SessionType
 from ..selectors import Slot, overlapping_bookings, slots_near
 
 # PostgreSQL's SQLSTATEs for losing a race over a photographer's time: the exclusion constraint
@@ -23,8 +25,8 @@ LOST_RACE_SQLSTATES = {"23P01", "40P01", "40001"}
 class BookingError(DomainError):
     """A booking request that cannot be carried out, with open slots to offer instead."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400, alternatives=()):
-        super().__init__(code, message, status=status)
+    def __init__(self, code: str, *, alternatives=(), **values):
+        super().__init__(code, **values)
         self.alternatives: list[Slot] = list(alternatives)
 
     def extra(self) -> dict:
@@ -49,16 +51,10 @@ def lost_race(error: DatabaseError) -> bool:
 def slot_taken(session_type: SessionType, start: datetime, photographer_id, now) -> BookingError:
     return BookingError(
         "slot_taken",
-        "That time was just booked by someone else. Here are the nearest open times.",
-        status=409,
         alternatives=slots_near(
             session_type=session_type, around=start, photographer_id=photographer_id, now=now
         ),
     )
-
-
-def record_event(booking: Booking, actor: User | None, kind: str, **details) -> None:
-    BookingEvent.objects.create(booking=booking, actor=actor, kind=kind, details=details)
 
 
 def send_email_on_commit(booking: Booking, kind: str) -> None:
@@ -79,23 +75,46 @@ def free_after_expiring_holds(
 
     Holds whose time ran out are marked expired first, so that they do not trip the constraint.
     """
-    Booking.objects.filter(
+    ran_out = Booking.objects.filter(
         photographer_id=photographer_id,
-        status=Booking.Status.HELD,
         hold_expires_at__lte=now,
         blocked_start__lt=blocked[1],
         blocked_end__gt=blocked[0],
-    ).update(status=Booking.Status.EXPIRED)
+    )
+    expire_holds(ran_out, actor=None, reason="its time ran out")
     return not overlapping_bookings(
         photographer_id=photographer_id, blocked=blocked, now=now, exclude_pk=exclude_pk
     ).exists()
 
 
-def check_is_client(actor: User, booking: Booking, action: str) -> None:
+def expire_holds(bookings: QuerySet[Booking], *, actor: User | None, reason: str) -> int:
+    """Within the caller's transaction: mark those of `bookings` still held as expired, each with
+    its audit event; return how many.
+
+    Each is claimed by a conditional UPDATE, so of two transactions expiring the same hold only
+    one changes it, and it gets one event.
+    """
+    expired = 0
+    held = bookings.filter(status=Booking.Status.HELD)
+    for pk, studio_id in held.values_list("pk", "session_type__studio_id"):
+        claimed = Booking.objects.filter(pk=pk, status=Booking.Status.HELD)
+        if claimed.update(status=Booking.Status.EXPIRED):
+            audit_record(
+                kind=AuditEvent.Kind.HOLD_EXPIRED,
+                actor=actor,
+                studio_id=studio_id,
+                booking_id=pk,
+                reason=reason,
+            )
+            expired += 1
+    return expired
+
+
+def check_is_client(actor: User, booking: Booking) -> None:
     if booking.client_id != actor.pk:
-        raise BookingError("not_your_booking", f"Only the client {action} a booking.", status=403)
+        raise BookingError("not_your_booking")
 
 
 def check_details(session_type: SessionType, location_address: str) -> None:
     if session_type.location == session_type.Location.ON_LOCATION and not location_address.strip():
-        raise BookingError("address_required", "Please give the address of the location.")
+        raise BookingError("address_required")

@@ -11,18 +11,20 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from studio.models import User
+from studio.audit import audit_record
+from studio.formats import money
+from studio.models import AuditEvent, User
+from studio.selectors import works_for
 
 from ..models import Booking, Payment, PaymentEvent, Refund
 from ..payments import payment_provider, provider_for
-from ..selectors import acts_for_studio, balance_due_minor, booking_takes_payment, live_payment
+from ..selectors import balance_due_minor, booking_takes_payment, live_payment
 from .common import (
     BookingError,
     check_details,
     check_is_client,
     free_after_expiring_holds,
     lost_race,
-    record_event,
     send_email_on_commit,
 )
 
@@ -36,11 +38,11 @@ def payment_start(
 
     The booking stays held: only the provider's report that the money arrived confirms it.
     """
-    check_is_client(actor, booking, "pays for")
+    check_is_client(actor, booking)
     if not booking_takes_payment(booking=booking, kind=Payment.Kind.DEPOSIT):
-        raise BookingError("not_payable", "This booking is not waiting for a payment.", status=409)
+        raise BookingError("not_payable")
     if not booking.deposit_minor:
-        raise BookingError("no_deposit", "This session needs no deposit: confirm it instead.")
+        raise BookingError("no_deposit")
     check_details(booking.session_type, location_address)
     Booking.objects.filter(pk=booking.pk).update(
         location_address=location_address.strip(), notes=notes.strip()
@@ -50,23 +52,23 @@ def payment_start(
 
 def balance_payment_start(*, booking: Booking, actor: User) -> Payment:
     """Open the payment of what is left of the price; asking again returns the same one."""
-    check_is_client(actor, booking, "pays for")
+    check_is_client(actor, booking)
     if not booking_takes_payment(booking=booking, kind=Payment.Kind.BALANCE):
-        raise BookingError("not_payable", "This booking has no balance to pay.", status=409)
+        raise BookingError("not_payable")
     if payment := live_payment(booking=booking, kind=Payment.Kind.BALANCE):
         return payment
     due = balance_due_minor(booking=booking)
     if not due:
-        raise BookingError("nothing_due", "This booking is paid in full.", status=409)
+        raise BookingError("nothing_due")
     return _payment_open(booking, actor, Payment.Kind.BALANCE, due)
 
 
 def extras_payment_start(*, booking: Booking, actor: User, amount_minor: int, key: str) -> Payment:
     """Open a payment for something bought on top of the booking (extra photos); each purchase,
     told apart by `key`, is its own payment."""
-    check_is_client(actor, booking, "buys extras for")
+    check_is_client(actor, booking)
     if not booking_takes_payment(booking=booking, kind=Payment.Kind.EXTRAS):
-        raise BookingError("not_payable", "Extras are bought for a confirmed session.", status=409)
+        raise BookingError("not_payable")
     return _payment_open(booking, actor, Payment.Kind.EXTRAS, amount_minor, key=key)
 
 
@@ -86,11 +88,7 @@ def _payment_open(
     except stripe.StripeError as error:
         # Nothing was written yet, and the idempotency key makes asking again safe.
         logger.warning("payment intent for booking %s failed: %r", booking.pk, error)
-        raise BookingError(
-            "payment_provider_unavailable",
-            "We could not reach the payment provider. Please try again in a moment.",
-            status=503,
-        ) from error
+        raise BookingError("payment_provider_unavailable") from error
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -102,7 +100,7 @@ def _payment_open(
                 amount_minor=amount_minor,
                 currency=booking.currency,
             )
-            record_event(booking, actor, "payment_started", payment=payment.pk, of=kind)
+            _audit_payment(AuditEvent.Kind.PAYMENT_STARTED, payment, actor)
             return payment
     except IntegrityError:
         # A second request of the same client won the race (at Stripe, with the same intent).
@@ -121,27 +119,20 @@ def refund_issue(
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         booking = payment.booking
-        if not acts_for_studio(actor, booking):
-            raise BookingError(
-                "studio_staff_only", "Only the studio's staff can refund.", status=403
-            )
+        if not works_for(actor, booking.session_type.studio_id, staff_only=True):
+            raise BookingError("studio_staff_only")
         if done := Refund.objects.filter(idempotency_key=idempotency_key).first():
             return done
         left = payment.amount_minor - payment.refunded_minor
         if payment.status != Payment.Status.SUCCEEDED or not left:
-            raise BookingError(
-                "not_refundable", "Nothing of this payment is left to refund.", status=409
-            )
+            raise BookingError("not_refundable")
         if not 0 < amount_minor <= left:
-            raise BookingError(
-                "bad_amount",
-                f"Refund more than 0 and at most {left / 100:.2f} {payment.currency}.",
-            )
+            raise BookingError("bad_amount", most=money(left, payment.currency))
         if not reason.strip():
-            raise BookingError("reason_required", "Say why the money goes back.")
-        refund = refund_record(payment, amount_minor, reason.strip(), key=idempotency_key)
-        record_event(booking, actor, "refunded", amount=amount_minor, reason=reason.strip())
-    return refund
+            raise BookingError("reason_required")
+        return refund_record(
+            payment, amount_minor, reason.strip(), key=idempotency_key, actor=actor
+        )
 
 
 def payment_event_record(*, event: dict) -> PaymentEvent | None:
@@ -153,7 +144,11 @@ def payment_event_record(*, event: dict) -> PaymentEvent | None:
             recorded = PaymentEvent.objects.create(
                 event_id=event["id"], type=event["type"], payload=event
             )
-            transaction.on_commit(lambda: payment_event_process_task.delay(recorded.pk))
+            # robust: an event that fails while run eagerly keeps its error for the sweep, and
+            # the webhook is still answered.
+            transaction.on_commit(
+                lambda: payment_event_process_task.delay(recorded.pk), robust=True
+            )
             return recorded
     except IntegrityError:
         return None
@@ -199,9 +194,7 @@ def _payment_succeeded(intent_id: str, now: datetime) -> None:
     payment.status, payment.succeeded_at = Payment.Status.SUCCEEDED, now
     payment.save(update_fields=["status", "succeeded_at"])
     booking = payment.booking
-    record_event(
-        booking, None, "payment_succeeded", payment=payment.pk, amount=payment.amount_minor
-    )
+    _audit_payment(AuditEvent.Kind.PAYMENT_SUCCEEDED, payment, None)
     _send_receipt_on_commit("payment", payment.pk)
     if _deposit_refunded(payment):
         _cancel_for_payment(booking, now, "The payment was refunded.")
@@ -229,7 +222,13 @@ def _confirm_paid(booking: Booking, now: datetime) -> bool:
         if lost_race(error):
             return False
         raise
-    record_event(booking, None, "confirmed", by="payment")
+    audit_record(
+        kind=AuditEvent.Kind.BOOKING_CONFIRMED,
+        actor=None,
+        studio_id=booking.session_type.studio_id,
+        booking_id=booking.pk,
+        reason="the deposit was paid",
+    )
     send_email_on_commit(booking, "confirmation")
     return True
 
@@ -243,7 +242,14 @@ def _cancel_for_payment(booking: Booking, now: datetime, reason: str) -> None:
         cancellation_reason=reason,
         hold_expires_at=None,
     )
-    record_event(booking, None, "cancelled", by="payment", reason=reason)
+    audit_record(
+        kind=AuditEvent.Kind.BOOKING_CANCELLED,
+        actor=None,
+        studio_id=booking.session_type.studio_id,
+        booking_id=booking.pk,
+        by="payment",
+        reason=reason,
+    )
 
 
 def _refund_late_payment(payment: Payment, now: datetime) -> None:
@@ -260,11 +266,13 @@ def _refund_rest(payment: Payment, reason: str) -> None:
     if amount <= 0:
         return  # already given back at the provider (reported before the payment itself)
     refund_record(payment, amount, reason)
-    record_event(payment.booking, None, "refunded", amount=amount, reason=reason)
 
 
-def refund_record(payment: Payment, amount_minor: int, reason: str, key: str = "") -> Refund:
-    """Write the refund down, then (on commit) send it to the provider under its idempotency key."""
+def refund_record(
+    payment: Payment, amount_minor: int, reason: str, key: str = "", actor: User | None = None
+) -> Refund:
+    """Write the refund down with its audit event, then (on commit) send it to the provider
+    under its idempotency key."""
     from ..tasks import refund_send_task
 
     refund = Refund.objects.create(
@@ -275,25 +283,47 @@ def refund_record(payment: Payment, amount_minor: int, reason: str, key: str = "
     )
     Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount_minor)
     payment.refunded_minor += amount_minor
+    audit_record(
+        kind=AuditEvent.Kind.REFUND_RECORDED,
+        actor=actor,
+        studio_id=payment.booking.session_type.studio_id,
+        booking_id=payment.booking_id,
+        payment=payment.pk,
+        refund=refund.pk,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        reason=reason,
+    )
     transaction.on_commit(lambda: refund_send_task.delay(refund.pk))
     return refund
 
 
 def refund_send(*, refund_pk: int) -> None:
     """Ask the provider for the refund, once: a retry finds the refund an earlier try made."""
-    refund = Refund.objects.select_related("payment").get(pk=refund_pk)
+    refund = Refund.objects.select_related("payment__booking__session_type").get(pk=refund_pk)
     if refund.provider_refund_id:
         return
-    provider_refund_id = provider_for(refund.payment).refund(
-        intent_id=refund.payment.intent_id,
+    payment = refund.payment
+    provider_refund_id = provider_for(payment).refund(
+        intent_id=payment.intent_id,
         amount_minor=refund.amount_minor,
         idempotency_key=refund.idempotency_key,
     )
-    sent = Refund.objects.filter(pk=refund.pk, provider_refund_id="").update(
-        provider_refund_id=provider_refund_id
-    )
-    if sent:
-        _send_receipt_on_commit("refund", refund.pk)
+    with transaction.atomic():
+        sent = Refund.objects.filter(pk=refund.pk, provider_refund_id="").update(
+            provider_refund_id=provider_refund_id
+        )
+        if sent:
+            audit_record(
+                kind=AuditEvent.Kind.REFUND_SENT,
+                actor=None,
+                studio_id=payment.booking.session_type.studio_id,
+                booking_id=payment.booking_id,
+                refund=refund.pk,
+                amount_minor=refund.amount_minor,
+                currency=payment.currency,
+            )
+            _send_receipt_on_commit("refund", refund.pk)
 
 
 def _send_receipt_on_commit(kind: str, pk: int) -> None:
@@ -309,7 +339,7 @@ def _charge_refunded(intent_id: str, amount_refunded: int, now: datetime) -> Non
         return
     payment.refunded_minor = min(amount_refunded, payment.amount_minor)
     payment.save(update_fields=["refunded_minor"])
-    record_event(payment.booking, None, "refunded", amount=payment.refunded_minor, by="provider")
+    _audit_payment(AuditEvent.Kind.REFUNDED_AT_PROVIDER, payment, None, payment.refunded_minor)
     if _deposit_refunded(payment):
         _cancel_for_payment(payment.booking, now, "The payment was refunded.")
 
@@ -317,3 +347,19 @@ def _charge_refunded(intent_id: str, amount_refunded: int, now: datetime) -> Non
 def _deposit_refunded(payment: Payment) -> bool:
     """A deposit given back in full undoes the booking; a refunded balance or extras do not."""
     return payment.kind == Payment.Kind.DEPOSIT and payment.refunded_minor >= payment.amount_minor
+
+
+def _audit_payment(
+    kind: AuditEvent.Kind, payment: Payment, actor: User | None, amount_minor: int | None = None
+) -> None:
+    """Record what happened to `payment` (its whole amount unless `amount_minor` says)."""
+    audit_record(
+        kind=kind,
+        actor=actor,
+        studio_id=payment.booking.session_type.studio_id,
+        booking_id=payment.booking_id,
+        payment=payment.pk,
+        what=payment.get_kind_display().lower(),
+        amount_minor=payment.amount_minor if amount_minor is None else amount_minor,
+        currency=payment.currency,
+    )

@@ -1,12 +1,9 @@
 from django import template
 
+from studio.formats import money
+
 register = template.Library()
-
-
-@register.filter
-def money(amount_minor: int, currency: str) -> str:
-    """Format integer minor units, e.g. 15000 EUR → "150.00 EUR"."""
-    return f"{amount_minor // 100:,}.{amount_minor % 100:02d} {currency}"
+register.filter("money", money)
 
 
 @register.filter

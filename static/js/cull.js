@@ -1,24 +1,7 @@
-// The culling page: a live progress bar while a run is under way, and decisions by click or key
-// without reloading. Without JavaScript the forms post and the page reloads.
+// The culling page: decisions by click or key without reloading (the progress bar is
+// ai_progress.js's). Without JavaScript the forms post and the page reloads.
 (function () {
-  const progress = document.getElementById("cull-progress");
   const csrf = document.querySelector("[name=csrfmiddlewaretoken]");
-
-  function poll() {
-    fetch(progress.dataset.api + "?show=failed", {credentials: "same-origin"})
-      .then((response) => response.json())
-      .then((body) => {
-        const p = body.progress;
-        const bar = progress.querySelector("progress");
-        if (bar) bar.value = p.done + p.failed;
-        document.getElementById("progress-text").textContent =
-          `${p.done} done, ${p.failed} failed, of ${p.total}` + (p.status === "done" ? "" : ` — ${p.status}…`);
-        if (p.status === "done") window.location.reload();
-        else setTimeout(poll, 1000);
-      })
-      .catch(() => setTimeout(poll, 5000));
-  }
-  if (progress && progress.dataset.status && progress.dataset.status !== "done") setTimeout(poll, 1000);
 
   function decide(card, decision) {
     return fetch(card.dataset.decide, {

@@ -10,14 +10,18 @@ from ai_assist.culling import (
     REJECT,
     Learner,
     PhotoSignals,
+    RuleVerdict,
     ShootPhoto,
     analyse_image,
+    analyse_photo,
     cull_shoot,
     cull_signals,
     decide,
 )
 from ai_assist.vision.faces import find_faces
+from delivery.images import ImageRejected
 from tests.ai_assist import photos
+from tests.delivery import corpus
 
 START = datetime(2025, 6, 1, 14, 0, 0)
 
@@ -70,6 +74,48 @@ def test_a_face_cut_by_the_frame_is_rejected_but_a_forehead_crop_is_fine():
     assert cull(image[:, 205:]).reasons[0] == "face cut off by the frame"
     assert cull(image[:, 205:]).decision == REJECT
     assert cull(image[90:]).decision == KEEP
+
+
+# A camera held upright stores the pixels as the sensor saw them, and the turn that makes them
+# upright as an orientation: 6 turns them a quarter clockwise, 8 a quarter anticlockwise.
+AS_THE_SENSOR_SAW = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+@pytest.mark.parametrize("kind", ["raw", "jpeg"])
+def test_a_photo_taken_upright_is_culled_upright(kind, orientation):
+    headshot = photos.astronaut()[90:, 40:424]  # portrait, cropped through the forehead
+    stored = np.asarray(Image.fromarray(headshot).transpose(AS_THE_SENSOR_SAW[orientation]))
+    if kind == "raw":
+        height, width = stored.shape[:2]
+        data = corpus.dng(2 * width, 2 * height, orientation=orientation, preview=stored)
+    else:
+        data = photos.jpeg(stored, orientation=orientation)
+
+    signals = analyse_photo(data, name="IMG_0001", kind=kind)  # the kind, as delivery stores it
+
+    upright = analyse_image(headshot, name="IMG_0001")
+    assert len(signals.faces) == 1
+    assert signals.main_face.box == pytest.approx(upright.main_face.box, abs=0.02)
+    assert (signals.width, signals.height) == (384, 422)
+    assert decide(signals) == RuleVerdict(KEEP, decide(upright).score, [])
+
+
+def test_a_heic_photo_is_culled(tmp_path):
+    path = tmp_path / "IMG_0001.HEIC"
+    Image.fromarray(photos.astronaut()).save(path, "HEIF", quality=85)
+
+    signals = analyse_photo(path, name="IMG_0001")
+
+    assert (signals.width, signals.height) == (512, 512)
+    assert len(signals.faces) == 1 and decide(signals).decision == KEEP
+
+
+def test_a_file_that_is_not_a_photo_is_refused_as_uploads_refuse_it():
+    with pytest.raises(ImageRejected) as refused:
+        analyse_photo(b"%PDF-1.7 not a photo", name="IMG_0001")
+
+    assert refused.value.code == "unsupported_type"
 
 
 def test_a_closed_eye_is_named():

@@ -1,5 +1,8 @@
 import dataclasses
 import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -15,7 +18,7 @@ from ai_assist.inference import (
     model_bytes,
 )
 from ai_assist.inference.files import FACE_DETECTOR, FACE_MESH
-from ai_assist.inference.models import FaceDetector
+from ai_assist.inference.models import FaceDetector, FaceMesh, IrisLandmarks
 from tests.ai_assist import photos
 
 
@@ -49,6 +52,48 @@ def test_each_model_is_loaded_once_per_process():
     assert face_detector() is face_detector()
     assert face_mesh() is face_mesh()
     assert iris_landmarks() is iris_landmarks()
+
+
+def _all_at_once(call, threads: int = 8) -> list:
+    """Run `call` in several threads released together; return what each got."""
+    start = threading.Barrier(threads)
+
+    def when_released():
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda _: when_released(), range(threads)))
+
+
+@pytest.mark.parametrize("model_class", [FaceDetector, FaceMesh, IrisLandmarks])
+def test_threads_asking_for_a_model_at_once_load_it_once(model_class, caplog):
+    model = model_class()
+
+    with caplog.at_level(logging.INFO, logger="ai_assist.inference"):
+        _all_at_once(model.load)
+
+    loads = [r for r in caplog.records if r.getMessage().startswith(f"Loaded {model.spec.name}")]
+    assert len(loads) == 1
+
+
+def test_threads_asking_for_the_process_models_at_once_share_them():
+    got = _all_at_once(lambda: (face_detector(), face_mesh(), iris_landmarks()))
+
+    assert len({id(model) for trio in got for model in trio}) == 3
+
+
+def test_a_session_runs_on_a_few_threads_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("AI_NUM_THREADS", raising=False)
+    default = FaceDetector()
+    default.load()
+    monkeypatch.setenv("AI_NUM_THREADS", "3")
+    told = FaceDetector()
+    told.load()
+
+    threads = default.session.get_session_options().intra_op_num_threads
+    assert threads == min(2, os.cpu_count())
+    assert told.session.get_session_options().intra_op_num_threads == 3
 
 
 def test_a_missing_package_names_the_package_to_install():

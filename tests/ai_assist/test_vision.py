@@ -1,45 +1,9 @@
-from datetime import datetime
-
 import numpy as np
 from PIL import Image
 
 from ai_assist.vision import quality
-from ai_assist.vision.decode import decode
 from ai_assist.vision.faces import find_faces
 from tests.ai_assist import photos
-
-
-def test_a_large_jpeg_is_decoded_at_reduced_size_not_in_full():
-    data = photos.jpeg(photos.astronaut(), size=(4000, 4000))
-
-    decoded = decode(data, long_edge=900)
-
-    # DCT scaling gives 1/4 (1000 px): the smallest scale that still covers 900 px.
-    assert decoded.image.shape == (1000, 1000, 3)
-    assert decoded.original_size == (4000, 4000)
-
-
-def test_decoding_applies_exif_orientation_and_reads_the_capture_time():
-    wide = np.asarray(Image.fromarray(photos.astronaut()).resize((600, 400)))
-    taken = datetime(2025, 6, 1, 14, 30, 5)
-
-    decoded = decode(photos.jpeg(wide, taken_at=taken, orientation=6))
-
-    assert decoded.image.shape[:2] == (600, 400)  # rotated upright: portrait
-    assert decoded.taken_at == taken
-
-
-def test_heic_photos_decode_through_pillow_heif(tmp_path):
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-    path = tmp_path / "IMG_0001.HEIC"
-    Image.fromarray(photos.astronaut()).save(path, "HEIF", quality=85)
-
-    decoded = decode(path)
-
-    assert decoded.image.shape == (512, 512, 3)
-    assert len(find_faces(decoded.image)) == 1
 
 
 def test_blur_lowers_sharpness_and_motion_blur_has_a_direction():

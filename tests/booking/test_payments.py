@@ -10,13 +10,15 @@ from datetime import timedelta
 import pytest
 import stripe
 from django.core import mail
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import F
 from django.test import Client
 
 from booking import services
 from booking.models import Booking, Payment, PaymentEvent, Refund
 from booking.tasks import payment_events_retry_task
+from studio.models import AuditEvent
+from studio.selectors import booking_history
 from tests.factories import UserFactory
 
 SECRET = "whsec_test_secret"
@@ -215,7 +217,8 @@ def test_the_same_event_five_times_at_once_confirms_once(
     assert statuses == [200] * 5
     assert PaymentEvent.objects.count() == 1 and Payment.objects.count() == 1
     assert Booking.objects.get().status == "confirmed"
-    assert booking.events.filter(kind="confirmed").count() == 1
+    history = booking_history(booking_id=booking.pk)
+    assert history.filter(kind=AuditEvent.Kind.BOOKING_CONFIRMED).count() == 1
     assert [s.split(":")[0] for s in subjects()] == [
         f"Receipt P-{payment.pk:06d}",
         "Your session is booked",
@@ -419,3 +422,28 @@ def test_the_pay_page_refuses_extras_for_a_booking_cancelled_meanwhile(
     assert "This payment is no longer due" in page.content.decode()
     deposit = Payment.objects.get(booking=booking, kind="deposit")
     assert client.get(f"/payments/{deposit.pk}/").status_code == 200  # paid: still shown
+
+
+def test_an_event_the_database_keeps_refusing_is_retried_then_kept_with_its_error(
+    held_with_payment, monkeypatch, as_on_a_worker, django_capture_on_commit_callbacks
+):
+    from booking.services import payments
+    from booking.tasks import payment_event_process_task
+
+    _, payment = held_with_payment
+    with django_capture_on_commit_callbacks(execute=False):
+        recorded = services.payment_event_record(event=event("payment_intent.succeeded", payment))
+    tries = []
+
+    def database_locked(*args):
+        tries.append(args)
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(payments, "_payment_succeeded", database_locked)
+
+    result = payment_event_process_task.delay(recorded.pk)
+
+    assert result.state == "FAILURE" and len(tries) == payment_event_process_task.max_retries + 1
+    recorded.refresh_from_db()
+    assert (recorded.processed_at, recorded.attempts) == (None, 1)  # one give-up, for the sweep
+    assert "database is locked" in recorded.last_error

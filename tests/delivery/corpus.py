@@ -110,16 +110,18 @@ def heic(width=320, height=240, *, seed=3) -> bytes:
     return out.getvalue()
 
 
-def dng(width=256, height=192, *, seed=4, orientation=1) -> bytes:
+def dng(width=256, height=192, *, seed=4, orientation=1, preview=None) -> bytes:
     """A minimal DNG: a colour filter array in a SubIFD and an RGB preview in IFD0.
 
     LibRaw (rawpy) opens it and hands back the preview, as it does for a camera's RAW file;
     like a camera's, the preview is stored as the sensor saw it and `orientation` says how to
-    turn it (6: the camera was held upright).
+    turn it (6: the camera was held upright). `preview`, an RGB array, replaces the default
+    half-size picture.
     """
     rng = np.random.default_rng(seed)
     cfa = rng.integers(200, 3800, size=(height, width)).astype(np.uint16)
-    preview = np.asarray(picture(width // 2, height // 2, seed))
+    if preview is None:
+        preview = np.asarray(picture(width // 2, height // 2, seed))
     out = io.BytesIO()
     with tifffile.TiffWriter(out) as writer:
         writer.write(

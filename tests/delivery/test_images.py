@@ -2,6 +2,7 @@
 
 import io
 import time
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -56,6 +57,42 @@ def test_a_raw_taken_upright_is_delivered_upright():
     made = images.renditions(io.BytesIO(data), "raw", max_pixels=10**8, watermark_text="x")
 
     assert {Image.open(io.BytesIO(made[size])).size for size in ("web", "full")} == {(96, 128)}
+
+
+def analysed(data: bytes, **options) -> images.AnalysisImage:
+    file = io.BytesIO(data)
+    return images.decode_for_analysis(file, images.kind_of(file), max_pixels=10**8, **options)
+
+
+def test_a_large_jpeg_is_analysed_at_reduced_size_not_decoded_in_full():
+    decoded = analysed(corpus.jpeg(4000, 2000), long_edge=900)
+
+    # DCT scaling gives 1/4 (1000 px): the smallest scale that still covers 900 px.
+    assert decoded.image.shape == (500, 1000, 3)
+    assert decoded.original_size == (4000, 2000)
+
+
+def test_the_analysis_sees_a_photo_upright_and_reads_when_it_was_taken():
+    decoded = analysed(corpus.jpeg(600, 400, orientation=6))
+
+    assert decoded.image.shape == (600, 400, 3)  # turned upright: portrait
+    assert decoded.taken_at == datetime(2026, 5, 1, 10, 0, 0)
+
+
+def test_the_analysis_sees_a_raw_taken_upright_as_delivery_does():
+    decoded = analysed(corpus.dng(width=256, height=192, orientation=6))
+
+    assert decoded.image.shape == (128, 96, 3)  # the preview, turned as the camera was held
+    assert decoded.original_size == (256, 192)
+
+
+def test_a_damaged_file_is_refused_by_the_analysis_as_at_upload():
+    data, codes = corpus.hostile()["truncated.dng"]
+
+    with pytest.raises(images.ImageRejected) as refused:
+        analysed(data)
+
+    assert refused.value.code in codes
 
 
 @pytest.mark.parametrize("name", sorted(corpus.hostile()))

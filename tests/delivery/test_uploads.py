@@ -6,7 +6,9 @@ import pytest
 from django.core.files.storage import default_storage
 
 from delivery import services
-from delivery.models import GalleryEvent, Photo
+from delivery.models import Photo
+from studio.models import AuditEvent
+from studio.selectors import gallery_history
 from tests.delivery import corpus
 from tests.delivery.conftest import add_photo, upload
 
@@ -137,7 +139,7 @@ def test_failed_insert_leaves_no_file_behind(gallery, photographer, _media, monk
     def broken_record(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "_record", broken_record)
+    monkeypatch.setattr(services, "audit_record", broken_record)
     with pytest.raises(RuntimeError):
         add_photo(gallery, photographer)
     assert not Photo.objects.exists() and stored_files(_media) == []
@@ -218,8 +220,8 @@ def test_rendition_task_fails_the_photo_on_an_unexpected_error(gallery, photogra
 
 def test_upload_is_audited(gallery, photographer):
     photo = add_photo(gallery, photographer)
-    event = GalleryEvent.objects.get(kind="uploaded")
-    assert (event.actor, event.details["photo"]) == (photographer, photo.pk)
+    event = gallery_history(gallery_id=gallery.pk).get(kind=AuditEvent.Kind.PHOTO_UPLOADED)
+    assert (event.actor, event.photo_id) == (photographer, photo.pk)
 
 
 def test_upload_page_for_the_studio_only(client, gallery, photographer, client_user):
