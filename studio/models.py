@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .currencies import validate_currency_code
 from .formats import moment, money
 
 
@@ -18,7 +19,9 @@ class Studio(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code")
+    currency = models.CharField(
+        max_length=3, default="EUR", validators=[validate_currency_code], help_text="ISO 4217 code"
+    )
     address = models.TextField(blank=True)
     email = models.EmailField(blank=True)
     cancellation_cutoff_hours = models.PositiveIntegerField(
