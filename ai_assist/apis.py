@@ -8,8 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studio.apis import ERRORS, or_404
-from studio.errors import DomainError
-from studio.selectors import works_for
+from studio.services import require_works_for
 
 from . import selectors, services
 from .models import AiJob, Decision
@@ -59,8 +58,7 @@ class PhotoCullOutput(serializers.Serializer):
 def studio_gallery(request, pk: int):
     """The gallery, for its studio's team; its client is refused, anyone else finds nothing."""
     gallery = or_404(selectors.studio_gallery_get(user=request.user, pk=pk), "gallery")
-    if not works_for(request.user, gallery.studio_id):
-        raise DomainError("studio_only")
+    require_works_for(request.user, gallery.studio_id)
     return gallery
 
 

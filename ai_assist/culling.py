@@ -141,18 +141,19 @@ def analyse_photo(
     kind: str = "",
     taken_at: datetime | None = None,
     long_edge: int = images.ANALYSIS_LONG_EDGE,
+    max_pixels: int | None = None,
 ) -> PhotoSignals:
     """Decode a photo at reduced size and measure everything culling decides on.
 
     `kind` is the photo's type as delivery stored it; without it, the content tells. A photo
-    that cannot be decoded raises `delivery.images.ImageRejected`.
+    that cannot be decoded, or has more than `max_pixels` (default: Pillow's limit), raises
+    `delivery.images.ImageRejected`.
     """
     with _opened(source) as file:
         decoded = images.decode_for_analysis(
             file,
             kind or images.kind_of(file),
-            # Pillow's own limit, which delivery sets to the studio's DELIVERY_MAX_IMAGE_PIXELS.
-            max_pixels=Image.MAX_IMAGE_PIXELS,
+            max_pixels=max_pixels or Image.MAX_IMAGE_PIXELS,
             long_edge=long_edge,
         )
     return analyse_image(decoded.image, name=name, taken_at=decoded.taken_at or taken_at)

@@ -41,6 +41,9 @@ class AiJob(models.Model):
         default=timezone.now, help_text="When it last moved on: the sweep's clock."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    takeovers = models.PositiveSmallIntegerField(
+        default=0, help_text="How often the sweep took it over after it had started."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from delivery.models import Gallery, Photo
 from studio.audit import audit_record
 from studio.errors import DomainError
 from studio.models import AuditEvent, User
-from studio.selectors import works_for
+from studio.services import require_works_for
 from studio.tasks import queue_each
 
 from . import culling
@@ -33,11 +33,7 @@ from .models import (
 
 # A worker that took up one photo this often without finishing (it dies on it) gives up on it.
 ITEM_MAX_ATTEMPTS = 10
-
-
-def _check_studio(actor: User, gallery: Gallery) -> None:
-    if not works_for(actor, gallery.studio_id):
-        raise DomainError("studio_only")
+MAX_TAKEOVERS = 5
 
 
 def cull_start(*, gallery: Gallery, actor: User) -> AiJob:
@@ -46,7 +42,7 @@ def cull_start(*, gallery: Gallery, actor: User) -> AiJob:
     photographer's own decisions survive a re-run."""
     from .tasks import cull_photo_task
 
-    _check_studio(actor, gallery)
+    require_works_for(actor, gallery.studio_id)
     if live := _live_job(gallery, AiJob.Kind.CULLING):
         return live
     photo_pks = list(gallery.photos.filter(source=Photo.Source.CAMERA).values_list("pk", flat=True))
@@ -115,7 +111,12 @@ def _analyse(item: AiJobItem) -> None:
     with item.photo.original.open("rb") as original:  # storage trouble: the task retries
         data = original.read()
     try:
-        signals = culling.analyse_photo(data, name=item.photo.stem, kind=item.photo.kind)
+        signals = culling.analyse_photo(
+            data,
+            name=item.photo.stem,
+            kind=item.photo.kind,
+            max_pixels=settings.DELIVERY_MAX_IMAGE_PIXELS,
+        )
     except (ModelFileError, ImportError) as error:
         # The worker's models, not the photo: no photo of this run can be culled.
         ai_job_failed(job_pk=item.job_id, error=str(error))
@@ -180,20 +181,38 @@ def ai_jobs_take_over(*, now: datetime | None = None) -> dict[str, list[int]]:
     their tasks were lost); return, by kind, the items to queue again: each run's unfinished
     items, or, when all are counted, its last one, whose task runs the deciding step again.
 
-    Each run is claimed by a conditional UPDATE of its clock: two sweeps never take one over.
+    A run not yet started may only be waiting behind other runs: it waits three times as long.
+    A started run that makes no progress after MAX_TAKEOVERS (a deciding step that fails every
+    time) fails with that message. Each run is claimed by a conditional UPDATE of its clock, so
+    two sweeps never take one over.
     """
     now = now or timezone.now()
-    before = now - timedelta(minutes=settings.AI_JOB_STALE_MINUTES)
-    stale = AiJob.objects.filter(state__in=LIVE_STATES, progressed_at__lt=before)
+    stale_after = timedelta(minutes=settings.AI_JOB_STALE_MINUTES)
+    stale = AiJob.objects.filter(
+        Q(state=AiJob.State.QUEUED, progressed_at__lt=now - 3 * stale_after)
+        | Q(state__in=LIVE_STATES[1:], progressed_at__lt=now - stale_after)
+    )
     requeue = {}
-    for pk, kind, progressed_at in stale.values_list("pk", "kind", "progressed_at")[:100]:
-        if AiJob.objects.filter(pk=pk, state__in=LIVE_STATES, progressed_at=progressed_at).update(
-            progressed_at=now
-        ):
-            items = AiJobItem.objects.filter(job_id=pk).order_by("pk")
-            queued = list(items.filter(state=AiJobItem.State.QUEUED).values_list("pk", flat=True))
-            requeue.setdefault(kind, []).extend(queued or [items.last().pk])
+    for job in stale.only("pk", "kind", "state", "progressed_at", "takeovers")[:100]:
+        started = job.state != AiJob.State.QUEUED
+        if not AiJob.objects.filter(
+            pk=job.pk, state=job.state, progressed_at=job.progressed_at
+        ).update(progressed_at=now, takeovers=F("takeovers") + int(started)):
+            continue
+        items = AiJobItem.objects.filter(job_id=job.pk).order_by("pk")
+        last = items.last()
+        if last is None or job.takeovers + started > MAX_TAKEOVERS:
+            ai_job_failed(job_pk=job.pk, error=_given_up(last is None))
+            continue
+        queued = list(items.filter(state=AiJobItem.State.QUEUED).values_list("pk", flat=True))
+        requeue.setdefault(job.kind, []).extend(queued or [last.pk])
     return requeue
+
+
+def _given_up(no_photos: bool) -> str:
+    if no_photos:
+        return "The photos of this run are gone. Start it again."
+    return f"No progress after {MAX_TAKEOVERS} tries to take this run over. Start it again."
 
 
 def cull_decide_shoot(*, job_pk: int, now: datetime | None = None) -> None:
@@ -249,7 +268,7 @@ def learner_for(*, photographer_id: int | None) -> culling.Learner | None:
 
 def cull_override(*, photo_cull: PhotoCull, actor: User, decision: str) -> PhotoCull:
     """Record the photographer's decision on a photo (the same as the AI's counts as agreeing)."""
-    _check_studio(actor, photo_cull.photo.gallery)
+    require_works_for(actor, photo_cull.photo.gallery.studio_id)
     if decision not in Decision.values:
         raise DomainError("bad_decision")
     with transaction.atomic():
@@ -279,7 +298,7 @@ def cull_override(*, photo_cull: PhotoCull, actor: User, decision: str) -> Photo
 
 def cull_accept_rest(*, gallery: Gallery, actor: User) -> int:
     """The photographer agrees with every decision they have not reviewed; return how many."""
-    _check_studio(actor, gallery)
+    require_works_for(actor, gallery.studio_id)
     with transaction.atomic():
         accepted = (
             PhotoCull.objects.filter(photo__gallery=gallery, reviewed_at__isnull=True)

@@ -23,6 +23,8 @@ MAX_RETRIES = 3
     retry_backoff_max=300,
     retry_jitter=True,
     max_retries=MAX_RETRIES,
+    soft_time_limit=300,
+    time_limit=360,
 )
 def cull_photo_task(item_pk: int) -> None:
     """Cull one photo of a run; storage or database trouble is retried, then the photo fails."""

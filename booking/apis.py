@@ -19,6 +19,7 @@ from studio.apis import (
 )
 from studio.errors import DomainError
 from studio.selectors import employer_of
+from studio.throttles import client_ip
 from studio.timezones import zone_from_name
 
 from . import selectors, services
@@ -141,7 +142,8 @@ class BookingListApi(APIView):
         request=HoldInput,
         responses={201: BookingOutput, **ERRORS},
         description="Hold a slot for the studio's hold time; confirm it before the hold expires. "
-        "A slot someone else took answers 409 with `alternatives`.",
+        "A slot someone else took answers 409 with `alternatives`; too many holds from one "
+        "account or address within the window answer 429 `too_many_holds` with Retry-After.",
     )
     def post(self, request):
         data = validated(self.HoldInput, request)
@@ -150,6 +152,7 @@ class BookingListApi(APIView):
             session_type=_session_type(data["session_type"]),
             start=data["start"],
             photographer_id=data.get("photographer"),
+            ip=client_ip(request),
         )
         return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
 
@@ -215,13 +218,18 @@ class RefundOutput(serializers.Serializer):
     amount = serializers.SerializerMethodField()
     reason = serializers.CharField()
     provider_refund_id = serializers.CharField(help_text="Stripe's refund id; empty until sent.")
+    status = serializers.CharField(
+        help_text="sending, sent, or failed (the provider refused it: nothing was refunded)"
+    )
     created_at = serializers.DateTimeField()
     receipt_url = serializers.SerializerMethodField()
 
     def get_amount(self, obj) -> MoneySerializer:
         return {"amount_minor": obj.amount_minor, "currency": obj.payment.currency}
 
-    def get_receipt_url(self, obj) -> str:
+    def get_receipt_url(self, obj) -> str | None:
+        if obj.status == obj.Status.FAILED:
+            return None
         return reverse("refund_receipt", args=[obj.pk])
 
 

@@ -1,4 +1,8 @@
-"""Booking e-mails, each with a calendar invite (.ics) the client's calendar understands."""
+"""Booking e-mails, each with a calendar invite (.ics) the client's calendar understands.
+
+They are promised through `studio.outbox`, which asks `outbound_email_message` for each one when
+its turn comes.
+"""
 
 from zoneinfo import ZoneInfo
 
@@ -9,8 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from .models import Booking
-from .selectors import Receipt, balance_due_minor
+from studio.models import OutboundEmail
+
+from .models import Booking, Payment, Refund
+from .selectors import Receipt, balance_due_minor, receipt_of_payment, receipt_of_refund
 
 SUBJECTS = {
     "confirmation": "Your session is booked: {name}",
@@ -20,6 +26,16 @@ SUBJECTS = {
     "late_payment_refunded": "Your payment is refunded: {name}",
     "balance_due": "The balance for your session: {name}",
 }
+# Which booking states each e-mail still makes sense in when its turn comes.
+EMAIL_FOR_STATUS = {
+    "confirmation": {Booking.Status.CONFIRMED},
+    "reminder": {Booking.Status.CONFIRMED},
+    "rescheduled": {Booking.Status.CONFIRMED},
+    "cancellation": {Booking.Status.CANCELLED},
+    "late_payment_refunded": {Booking.Status.CANCELLED},
+    "balance_due": {Booking.Status.COMPLETED},
+}
+RECEIPT_RELATED = "booking__session_type__studio", "booking__client"
 # The calendar method each e-mail's invite carries; e-mails not listed carry none.
 INVITES = {
     "confirmation": "REQUEST",
@@ -63,7 +79,37 @@ def booking_invite(booking: Booking, *, cancelled: bool = False) -> bytes:
     return calendar.to_ical()
 
 
-def send_booking_email(booking: Booking, kind: str) -> None:
+def outbound_email_message(email: OutboundEmail) -> EmailMessage | None:
+    """Compose a promised booking e-mail or receipt as it reads now; None when it no longer makes
+    sense: its booking, payment or refund is gone, or it was overtaken (a confirmation by a
+    cancellation, a balance request by the payment)."""
+    if email.kind in (OutboundEmail.Kind.PAYMENT_RECEIPT, OutboundEmail.Kind.REFUND_RECEIPT):
+        receipt = _receipt(email)
+        return receipt_email_message(receipt) if receipt else None
+    kind = email.kind.removeprefix("booking.")
+    booking = (
+        Booking.objects.select_related("session_type__studio", "client", "photographer")
+        .filter(pk=email.booking_id)
+        .first()
+    )
+    if booking is None or booking.status not in EMAIL_FOR_STATUS[kind]:
+        return None
+    if kind == "balance_due" and not balance_due_minor(booking=booking):
+        return None  # paid meanwhile
+    return booking_email_message(booking, kind)
+
+
+def _receipt(email: OutboundEmail) -> Receipt | None:
+    if email.kind == OutboundEmail.Kind.PAYMENT_RECEIPT:
+        payment = Payment.objects.select_related(*RECEIPT_RELATED).filter(pk=email.payment_id)
+        payment = payment.first()
+        return payment and receipt_of_payment(payment)
+    refund = Refund.objects.select_related(*(f"payment__{r}" for r in RECEIPT_RELATED))
+    refund = refund.filter(pk=email.refund_id).first()
+    return refund and receipt_of_refund(refund)
+
+
+def booking_email_message(booking: Booking, kind: str) -> EmailMessage:
     context = {"booking": booking, "url": settings.SITE_URL + booking.get_absolute_url()}
     if kind == "balance_due":
         context["balance_minor"] = balance_due_minor(booking=booking)
@@ -81,14 +127,14 @@ def send_booking_email(booking: Booking, kind: str) -> None:
             booking_invite(booking, cancelled=cancelled),
             f"text/calendar; method={method}",
         )
-    message.send()
+    return message
 
 
-def send_receipt_email(receipt: Receipt) -> None:
+def receipt_email_message(receipt: Receipt) -> EmailMessage:
     booking = receipt.booking
     context = {"receipt": receipt, "url": settings.SITE_URL + receipt.url}
     subject = f"Receipt {receipt.number}: {receipt.title.lower()}, {booking.session_type.name}"
-    _email_to_client(booking, subject, "booking/email/receipt.txt", context).send()
+    return _email_to_client(booking, subject, "booking/email/receipt.txt", context)
 
 
 def _email_to_client(booking: Booking, subject: str, template: str, context: dict) -> EmailMessage:

@@ -5,6 +5,8 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
+from studio.formats import decimals, minor_units
+
 # Calendar pages and API queries stay well inside what datetime arithmetic can represent.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 1, 1)
 
@@ -48,13 +50,32 @@ class CancelForm(forms.Form):
     )
 
 
+class MoneyField(forms.DecimalField):
+    """An amount typed in major units of `currency`, with at most its decimals (e.g. 20.00 EUR,
+    2000 JPY, 2.500 KWD); `minor_units` of the form's value gives the integer minor units."""
+
+    def __init__(self, *, currency: str, minimum: int = 1, **kwargs):
+        places = decimals(currency)
+        super().__init__(
+            min_value=Decimal(minimum).scaleb(-places),
+            max_digits=10,
+            decimal_places=places,
+            **kwargs,
+        )
+
+
 class RefundForm(forms.Form):
     """A refund the studio's staff give from the booking page, in major units (e.g. 20.00)."""
 
-    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2)
     reason = forms.CharField(max_length=200)
     # Submitting the same form twice (a double click, a reload) refunds once.
     request_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.fields["amount"] = MoneyField(currency=currency)
+        self.order_fields(["amount", "reason", "request_key"])
+
     def amount_minor(self) -> int:
-        return int(self.cleaned_data["amount"] * 100)
+        return minor_units(self.cleaned_data["amount"], self.currency)

@@ -214,6 +214,8 @@ class Payment(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for payment"
         SUCCEEDED = "succeeded", "Paid"
+        # Its booking was cancelled before it was paid, and the provider has closed it.
+        CANCELLED = "cancelled", "Cancelled"
 
     class Provider(models.TextChoices):
         STRIPE = "stripe", "Stripe"
@@ -251,17 +253,37 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
-    """Money given back; the idempotency key makes a retried refund the same refund at Stripe."""
+    """Money given back; the idempotency key makes a retried refund the same refund at Stripe.
+
+    A refund made at the provider itself (the Stripe Dashboard) is recorded from its event, sent.
+    """
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        # The provider refused it for good (e.g. more than is left at Stripe): never sent again.
+        FAILED = "failed", "Failed"
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount_minor = models.PositiveIntegerField()
     reason = models.CharField(max_length=200)
     idempotency_key = models.CharField(max_length=255, unique=True)
     provider_refund_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SENDING)
+    error = models.TextField(blank=True, help_text="Why the provider refused it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            # A refund the provider reported is counted once, however often it is reported.
+            models.UniqueConstraint(
+                fields=["provider_refund_id"],
+                condition=~Q(provider_refund_id=""),
+                name="refund_once_per_provider_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Refund {self.amount_minor} of payment {self.payment_id}"
@@ -283,3 +305,17 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class Installation(models.Model):
+    """This installation (its database), as told apart from others sharing one Stripe account.
+
+    One row, made by migration 0007 with a random key (or on first use); the key prefixes every
+    idempotency key sent to Stripe. `STRIPE_IDEMPOTENCY_PREFIX` overrides it, e.g. for a copy of
+    a database restored elsewhere.
+    """
+
+    key = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"Installation {self.key}"

@@ -315,10 +315,10 @@ def booking_takes_payment(*, booking: Booking, kind: str) -> bool:
 
 
 def payment_no_longer_due(*, payment: Payment) -> bool:
-    """A pending payment its booking no longer takes (cancelled, hold expired, paid in full):
-    the pay page must not offer it."""
+    """A payment closed at the provider, or a pending one its booking no longer takes
+    (cancelled, hold expired, paid in full): the pay page must not offer it."""
     if payment.status != Payment.Status.PENDING:
-        return False
+        return payment.status == Payment.Status.CANCELLED
     booking = payment.booking
     if not booking_takes_payment(booking=booking, kind=payment.kind):
         return True
@@ -421,7 +421,10 @@ def receipt_of_payment(payment: Payment) -> Receipt | None:
     )
 
 
-def receipt_of_refund(refund: Refund) -> Receipt:
+def receipt_of_refund(refund: Refund) -> Receipt | None:
+    """The refund's receipt, unless the provider refused it."""
+    if refund.status == Refund.Status.FAILED:
+        return None
     payment = refund.payment
     return Receipt(
         number=f"R-{refund.pk:06d}",

@@ -6,57 +6,12 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
-from studio.tasks import MarksFailedTask, queue_each
+from studio.tasks import MarksFailedTask, outbound_email_send_task, queue_each
 
-from . import selectors, services
-from .emails import send_booking_email, send_receipt_email
-from .models import Booking, Payment, PaymentEvent, Refund
+from . import services
+from .models import PaymentEvent, Refund
 
 logger = logging.getLogger(__name__)
-
-# Which booking states each e-mail still makes sense in when the worker gets to it.
-EMAIL_FOR_STATUS = {
-    "confirmation": {Booking.Status.CONFIRMED},
-    "reminder": {Booking.Status.CONFIRMED},
-    "rescheduled": {Booking.Status.CONFIRMED},
-    "cancellation": {Booking.Status.CANCELLED},
-    "late_payment_refunded": {Booking.Status.CANCELLED},
-    "balance_due": {Booking.Status.COMPLETED},
-}
-
-
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_jitter=True,
-    max_retries=5,
-)
-def booking_email_task(booking_id: int, kind: str) -> None:
-    booking = (
-        Booking.objects.select_related("session_type__studio", "client", "photographer")
-        .filter(pk=booking_id)
-        .first()
-    )
-    if booking is None or booking.status not in EMAIL_FOR_STATUS[kind]:
-        return  # gone, or overtaken (e.g. cancelled before its confirmation went out)
-    if kind == "balance_due" and not selectors.balance_due_minor(booking=booking):
-        return  # paid meanwhile
-    send_booking_email(booking, kind)
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_jitter=True, max_retries=5)
-def receipt_email_task(kind: str, pk: int) -> None:
-    """E-mail the receipt of a payment or a refund."""
-    related = "booking__session_type__studio", "booking__client"
-    if kind == "payment":
-        payment = Payment.objects.select_related(*related).filter(pk=pk).first()
-        receipt = payment and selectors.receipt_of_payment(payment)
-    else:
-        refund = Refund.objects.select_related(*(f"payment__{r}" for r in related))
-        refund = refund.filter(pk=pk).first()
-        receipt = refund and selectors.receipt_of_refund(refund)
-    if receipt:
-        send_receipt_email(receipt)
 
 
 @shared_task
@@ -71,12 +26,15 @@ def booking_complete_finished_task() -> int:
 
 @shared_task
 def booking_reminders_task() -> int:
-    """Send the day-before reminder once per booking; each e-mail is its own retriable task."""
-    claimed = services.booking_claim_due_reminders()
-    for booking_id in claimed:
-        booking_email_task.delay(booking_id, "reminder")
-    logger.info("queued %d reminders", len(claimed))
-    return len(claimed)
+    """Send the day-before reminder once per booking; each e-mail is its own retriable task.
+
+    Each claim writes its e-mail to the outbox, so a reminder that cannot be queued now (the
+    broker is down) is sent by the outbox sweep later.
+    """
+    emails = services.booking_claim_due_reminders()
+    queue_each(outbound_email_send_task, emails)
+    logger.info("claimed %d reminders", len(emails))
+    return len(emails)
 
 
 # After this many failed tries the sweep leaves an event alone: it stays recorded, unprocessed,
@@ -126,11 +84,23 @@ def refund_send_task(refund_pk: int) -> None:
     services.refund_send(refund_pk=refund_pk)
 
 
+@shared_task(
+    acks_late=True,
+    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
+    retry_backoff=10,
+    retry_jitter=True,
+    max_retries=8,
+)
+def payment_cancel_task(payment_pk: int) -> None:
+    services.payment_cancel(payment_pk=payment_pk)
+
+
 @shared_task
 def refunds_retry_task() -> int:
-    """Queue refunds still unsent after fifteen minutes (retries ran out, a worker died)."""
+    """Queue refunds still unsent after fifteen minutes (retries ran out, a worker died); one
+    the provider refused for good (failed) is left alone."""
     stale = Refund.objects.filter(
-        provider_refund_id="", created_at__lt=timezone.now() - timedelta(minutes=15)
+        status=Refund.Status.SENDING, created_at__lt=timezone.now() - timedelta(minutes=15)
     ).values_list("pk", flat=True)
     for refund_pk in stale:
         refund_send_task.delay(refund_pk)

@@ -15,9 +15,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from studio.apis import error_json, or_404
-from studio.errors import DomainError
+from studio.errors import DomainError, ErrorCode, Throttled
 from studio.forms import form_errors
 from studio.selectors import booking_history, employer_of, works_for
+from studio.throttles import client_ip
 from studio.timezones import viewer_zone, zone_names
 
 from . import selectors, services
@@ -50,7 +51,8 @@ def _slot_page(request, session_type, *, action_url: str, booking=None, error=No
         exclude_booking_pk=booking.pk if booking else None,
     )
     days = {}
-    for slot in error.alternatives if error and error.alternatives else slots:
+    alternatives = getattr(error, "alternatives", None)  # a taken slot's, not a throttle's
+    for slot in alternatives or slots:
         local = slot.start.astimezone(zone)
         days.setdefault(local.date(), []).append((local, slot))
     context = {
@@ -96,8 +98,9 @@ def hold(request, session_type_id: int):
             session_type=session_type,
             start=form.cleaned_data["start"],
             photographer_id=form.cleaned_data["photographer"],
+            ip=client_ip(request),
         )
-    except services.BookingError as error:
+    except (services.BookingError, Throttled) as error:
         return _slot_page(
             request, session_type, action_url=request.path, error=error, status=error.status
         )
@@ -111,7 +114,7 @@ def _booking(request, pk: int) -> Booking:
 def _client_booking(request, pk: int) -> Booking:
     booking = _booking(request, pk)
     if booking.client_id != request.user.pk:
-        raise PermissionDenied("Only the client can do this.")
+        raise PermissionDenied(ErrorCode.NOT_YOUR_BOOKING.message)
     return booking
 
 
@@ -213,7 +216,7 @@ def _payment(request, pk: int) -> Payment:
 def refund(request, pk: int):
     """A refund the studio's staff give from the booking page."""
     payment = _payment(request, pk)
-    form = RefundForm(request.POST)
+    form = RefundForm(request.POST, currency=payment.currency)
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return redirect(payment.booking)
@@ -228,9 +231,11 @@ def refund(request, pk: int):
     except services.BookingError as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request, f"Refund {selectors.receipt_of_refund(refund).number} is on its way."
-        )
+        refund.refresh_from_db(fields=["status", "error"])  # sent already, where tasks run eagerly
+        if receipt := selectors.receipt_of_refund(refund):
+            messages.success(request, f"Refund {receipt.number} is on its way.")
+        else:
+            messages.error(request, f"The payment provider refused the refund: {refund.error}")
     return redirect(payment.booking)
 
 
@@ -243,7 +248,7 @@ def payment_receipt(request, pk: int):
 @login_required
 def refund_receipt(request, pk: int):
     refund = or_404(selectors.refund_get_for(user=request.user, pk=pk), "refund")
-    return _receipt_page(request, selectors.receipt_of_refund(refund))
+    return _receipt_page(request, or_404(selectors.receipt_of_refund(refund), "receipt"))
 
 
 def _receipt_page(request, receipt):
@@ -259,9 +264,9 @@ def stripe_webhook(request):
         return error_json(DomainError("not_configured"))
     try:
         event = verify_webhook(request.body, request.headers.get("Stripe-Signature", ""))
-    except ValueError:
-        return error_json(DomainError("bad_signature"))
-    services.payment_event_record(event=event)
+        services.payment_event_record(event=event)
+    except DomainError as error:  # not Stripe's, not fresh, or not an event we can use
+        return error_json(error)
     return JsonResponse({"received": True})
 
 
@@ -287,7 +292,7 @@ def booking_detail(request, pk: int):
             ),
             "for_studio": for_studio,
             "for_team": works_for(request.user, booking.session_type.studio_id),
-            "refund_form": RefundForm() if for_studio else None,
+            "refund_form": RefundForm(currency=booking.currency) if for_studio else None,
             "now": now,
             "cutoff": selectors.cancellation_cutoff(booking),
             "events": booking_history(booking_id=booking.pk),
@@ -362,7 +367,7 @@ def reschedule(request, pk: int):
 def schedule(request):
     user = request.user
     if employer_of(user) is None:
-        raise PermissionDenied("Only the studio's team sees its schedule.")
+        raise PermissionDenied(ErrorCode.STUDIO_ONLY.message)
     zone = user.studio.zone
     day = _first_day(request, zone)
     return render(

@@ -13,8 +13,16 @@ from rest_framework.views import APIView
 
 from booking.selectors import booking_get_for
 from booking.serializers import PaymentOutput
-from studio.apis import ERRORS, AwareDateTimeField, error_body, idempotency_key, or_404, validated
+from studio.apis import (
+    GALLERY_ERRORS,
+    AwareDateTimeField,
+    error_body,
+    idempotency_key,
+    or_404,
+    validated,
+)
 from studio.errors import DomainError
+from studio.throttles import client_ip
 
 from . import selectors, services
 from .models import Gallery, Photo
@@ -31,12 +39,6 @@ def grant_link(request, gallery: Gallery) -> None:
     grants = dict(request.session.get(selectors.SESSION_GRANTS, {}))
     grants[str(gallery.pk)] = selectors.grant_value(gallery)
     request.session[selectors.SESSION_GRANTS] = grants
-
-
-def client_ip(request) -> str:
-    # Behind a proxy, have it set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips) rather than
-    # trusting X-Forwarded-For from anyone.
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
 
 
 def gallery_opened(request, pk: int) -> tuple[Gallery, str]:
@@ -130,7 +132,7 @@ class GalleryListApi(APIView):
                 "GalleryCreated",
                 {"gallery": GalleryOutput(), "link": serializers.CharField()},
             ),
-            **ERRORS,
+            **GALLERY_ERRORS,
         },
         description="Open a booking's gallery. The secret link is returned this once only.",
     )
@@ -159,7 +161,7 @@ class GalleryDetailApi(APIView):
                     "photos": PhotoOutput(many=True),
                 },
             ),
-            **ERRORS,
+            **GALLERY_ERRORS,
         }
     )
     def get(self, request, pk: int):
@@ -189,7 +191,7 @@ class GalleryUnlockApi(APIView):
 
     @extend_schema(
         request=GalleryUnlockInput,
-        responses={200: GalleryOutput, 429: ERRORS[403], 410: ERRORS[403], **ERRORS},
+        responses={200: GalleryOutput, **GALLERY_ERRORS},
     )
     def post(self, request):
         data = validated(self.GalleryUnlockInput, request)
@@ -226,7 +228,7 @@ class GalleryUpdateApi(APIView):
             min_value=0, max_value=10_000_000, required=False, help_text="0: none sold."
         )
 
-    @extend_schema(request=GalleryUpdateInput, responses={200: GalleryOutput, **ERRORS})
+    @extend_schema(request=GalleryUpdateInput, responses={200: GalleryOutput, **GALLERY_ERRORS})
     def post(self, request, pk: int):
         gallery, _ = _gallery(request, pk)
         data = validated(self.GalleryUpdateInput, request)
@@ -242,7 +244,7 @@ class ExtrasBuyApi(APIView):
     class ExtrasInput(serializers.Serializer):
         photos = serializers.IntegerField(min_value=1, max_value=1000)
 
-    @extend_schema(request=ExtrasInput, responses={201: PaymentOutput, **ERRORS})
+    @extend_schema(request=ExtrasInput, responses={201: PaymentOutput, **GALLERY_ERRORS})
     def post(self, request, pk: int):
         gallery, access = _gallery(request, pk)
         data = validated(self.ExtrasInput, request)
@@ -260,7 +262,7 @@ class GalleryRevokeApi(APIView):
     class GalleryRevokeInput(serializers.Serializer):
         revoked = serializers.BooleanField(default=True, help_text="false reopens it.")
 
-    @extend_schema(request=GalleryRevokeInput, responses={200: GalleryOutput, **ERRORS})
+    @extend_schema(request=GalleryRevokeInput, responses={200: GalleryOutput, **GALLERY_ERRORS})
     def post(self, request, pk: int):
         gallery, _ = _gallery(request, pk)
         data = validated(self.GalleryRevokeInput, request)
@@ -283,7 +285,7 @@ class PhotoUploadApi(APIView):
                     "rejected": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            **ERRORS,
+            **GALLERY_ERRORS,
         },
         description="Upload one or many photos (field `files`). Each file is checked on its "
         "own: bad ones are listed under `rejected` with a code and message, good ones stored. "
@@ -299,11 +301,15 @@ class PhotoUploadApi(APIView):
                 stored.append(services.photo_upload(gallery=gallery, actor=request.user, file=file))
             except services.PhotoRejected as error:
                 refused.append(error)
+            finally:
+                # Stored or refused, the upload's temporary file on disk is deleted now, not
+                # once the whole request (up to its last file) is answered.
+                file.close()
         rejected = [{"file": e.name, "code": e.code, "message": e.message} for e in refused]
         if not stored:
             first = refused[0] if refused else DomainError("no_files")
             body = error_body(first.code, first.message, rejected=rejected)
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+            return Response(body, status=first.status)
         for photo in stored:
             photo.refresh_from_db(fields=["rendition_status", "renditions"])
         sizes = selectors.sizes_for(access=access, paid=True)
@@ -352,7 +358,7 @@ class SelectionApi(APIView):
                 "Selection",
                 {"selected": serializers.BooleanField(), "comment": serializers.CharField()},
             ),
-            **ERRORS,
+            **GALLERY_ERRORS,
         },
         description="Put a photo in the selection (up to the package's photos) or take it out.",
     )
@@ -369,7 +375,7 @@ class SelectionApi(APIView):
 class SelectionSubmitApi(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=None, responses={200: GalleryOutput, **ERRORS})
+    @extend_schema(request=None, responses={200: GalleryOutput, **GALLERY_ERRORS})
     def post(self, request, pk: int):
         gallery, access = _gallery(request, pk)
         gallery = services.selection_submit(gallery=gallery, access=access, user=request.user)

@@ -1,9 +1,9 @@
 import uuid
-from decimal import Decimal
 
 from django import forms
 
-from booking.forms import validate_calendar_day
+from booking.forms import MoneyField, validate_calendar_day
+from studio.formats import minor_units
 
 
 class GalleryCreateForm(forms.Form):
@@ -15,12 +15,15 @@ class GalleryCreateForm(forms.Form):
 class GallerySettingsForm(forms.Form):
     included_photos = forms.IntegerField(min_value=0, max_value=10_000)
     expires_on = forms.DateField(required=False, validators=[validate_calendar_day])
-    extra_photo_price = forms.DecimalField(
-        required=False, min_value=Decimal(0), max_digits=9, decimal_places=2
-    )
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.fields["extra_photo_price"] = MoneyField(currency=currency, minimum=0, required=False)
 
     def extra_photo_price_minor(self) -> int:
-        return int((self.cleaned_data["extra_photo_price"] or 0) * 100)
+        price = self.cleaned_data["extra_photo_price"]
+        return minor_units(price, self.currency) if price is not None else 0
 
 
 class ExtrasForm(forms.Form):

@@ -183,17 +183,3 @@ class ExtraPurchase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.photos} extra photos for gallery {self.gallery_id}"
-
-
-class PinAttempt(models.Model):
-    """A wrong PIN typed for a gallery link: counted per link and per address, for a while."""
-
-    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="pin_attempts")
-    ip = models.GenericIPAddressField()
-    at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["gallery", "at"]), models.Index(fields=["ip", "at"])]
-
-    def __str__(self) -> str:
-        return f"Wrong PIN for gallery {self.gallery_id} from {self.ip}"

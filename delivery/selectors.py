@@ -2,10 +2,8 @@
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from booking.models import Booking, Payment
@@ -13,7 +11,7 @@ from booking.selectors import balance_due_minor
 from studio.models import User
 from studio.selectors import employer_of, works_for
 
-from .models import ExtraPurchase, Gallery, Photo, PinAttempt
+from .models import ExtraPurchase, Gallery, Photo
 
 SESSION_GRANTS = "delivery_gallery_grants"
 
@@ -139,14 +137,3 @@ def photo_list(*, gallery: Gallery, access: str) -> QuerySet[Photo]:
 def photo_get(*, gallery: Gallery, access: str, pk: int) -> Photo | None:
     """A photo of *this* gallery; an id from another gallery is not found."""
     return photo_list(gallery=gallery, access=access).filter(pk=pk).first()
-
-
-def wrong_pins(*, gallery: Gallery, ip: str, now: datetime) -> dict[str, int]:
-    """Wrong PINs within the throttle window: per link and address, per link, per address."""
-    since = now - timedelta(seconds=settings.DELIVERY_PIN_WINDOW_SECONDS)
-    recent = PinAttempt.objects.filter(at__gt=since)
-    return recent.aggregate(
-        link_ip=Count("pk", filter=Q(gallery=gallery, ip=ip)),
-        link=Count("pk", filter=Q(gallery=gallery)),
-        ip=Count("pk", filter=Q(ip=ip)),
-    )

@@ -4,11 +4,13 @@ Files are written to storage outside database transactions and the row is insert
 photo row always points at a whole original; a failed insert deletes the stored file again.
 """
 
+import functools
 import hashlib
 import logging
 import re
 import secrets
 import tempfile
+import threading
 import uuid
 import zlib
 from datetime import datetime, timedelta
@@ -27,7 +29,8 @@ from booking.models import Booking, Payment
 from studio.audit import audit_record
 from studio.errors import DomainError
 from studio.models import AuditEvent, User
-from studio.selectors import works_for
+from studio.services import require_works_for
+from studio.throttles import Limit, address_key, throttle_give_back, throttle_take
 
 from . import images, selectors
 from .models import (
@@ -35,7 +38,6 @@ from .models import (
     Favourite,
     Gallery,
     Photo,
-    PinAttempt,
     SelectionItem,
 )
 
@@ -52,12 +54,6 @@ class PhotoRejected(DomainError):
 
     def extra(self) -> dict:
         return {"file": self.name}
-
-
-def _check_studio(actor: User | None, gallery_or_booking) -> None:
-    booking = getattr(gallery_or_booking, "booking", gallery_or_booking)
-    if not works_for(actor, booking.session_type.studio_id):
-        raise DomainError("studio_only")
 
 
 def _pin_hash(pin: str) -> str:
@@ -79,7 +75,7 @@ def gallery_create(
     expires_at: datetime | None = None,
 ) -> tuple[Gallery, str]:
     """Open the booking's gallery; return it and its secret link token (shown this once)."""
-    _check_studio(actor, booking)
+    require_works_for(actor, booking.session_type.studio_id)
     if booking.status not in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED):
         raise DomainError("booking_not_confirmed")
     token = secrets.token_urlsafe(32)  # 256 random bits
@@ -107,7 +103,7 @@ def gallery_create(
 
 def gallery_new_link(*, gallery: Gallery, actor: User, pin: str | None = None) -> str:
     """Replace the gallery's link (the old one stops working); `pin` None keeps the PIN."""
-    _check_studio(actor, gallery)
+    require_works_for(actor, gallery.studio_id)
     token = secrets.token_urlsafe(32)
     gallery.link_token_hash = selectors.link_token_hash(token)
     fields = ["link_token_hash"]
@@ -134,7 +130,7 @@ def gallery_update(
     included_photos: int,
     extra_photo_price_minor: int | None = None,
 ) -> Gallery:
-    _check_studio(actor, gallery)
+    require_works_for(actor, gallery.studio_id)
     gallery.expires_at, gallery.included_photos = expires_at, included_photos
     if extra_photo_price_minor is not None:
         gallery.extra_photo_price_minor = extra_photo_price_minor
@@ -154,7 +150,7 @@ def gallery_update(
 
 def gallery_revoke(*, gallery: Gallery, actor: User, revoked: bool = True) -> Gallery:
     """Close the gallery to its client and its link (pages and files alike), or reopen it."""
-    _check_studio(actor, gallery)
+    require_works_for(actor, gallery.studio_id)
     gallery.revoked_at = timezone.now() if revoked else None
     with transaction.atomic():
         gallery.save(update_fields=["revoked_at"])
@@ -168,7 +164,8 @@ def gallery_revoke(*, gallery: Gallery, actor: User, revoked: bool = True) -> Ga
 
 
 def gallery_unlock(*, token: str, pin: str, ip: str, now: datetime | None = None) -> Gallery:
-    """Open a gallery by its link and PIN. Wrong PINs are throttled for a while, not forever."""
+    """Open a gallery by its link and PIN. Wrong PINs are throttled for a while, not forever:
+    each try is counted before its PIN is checked, and given back when the PIN was right."""
     now = now or timezone.now()
     gallery = selectors.gallery_get_by_token(token=token)
     if gallery is None:
@@ -177,18 +174,27 @@ def gallery_unlock(*, token: str, pin: str, ip: str, now: datetime | None = None
         raise DomainError("gallery_closed")
     if not gallery.pin_hash:
         return gallery
-    counts = selectors.wrong_pins(gallery=gallery, ip=ip, now=now)
-    if (
-        counts["link_ip"] >= settings.DELIVERY_PIN_TRIES_PER_LINK_AND_IP
-        or counts["link"] >= settings.DELIVERY_PIN_TRIES_PER_LINK
-        or counts["ip"] >= settings.DELIVERY_PIN_TRIES_PER_IP
-    ):
-        minutes = settings.DELIVERY_PIN_WINDOW_SECONDS // 60
-        raise DomainError("too_many_attempts", minutes=minutes)
-    if check_password(pin.strip(), gallery.pin_hash):
-        return gallery
-    PinAttempt.objects.create(gallery=gallery, ip=ip, at=now)
-    raise DomainError("wrong_pin")
+    attempt = throttle_take(limits=_pin_limits(gallery, ip), code="too_many_attempts", now=now)
+    if not check_password(pin.strip(), gallery.pin_hash):
+        raise DomainError("wrong_pin")
+    throttle_give_back(attempt)
+    return gallery
+
+
+def _pin_limits(gallery: Gallery, ip: str) -> list[Limit]:
+    """Wrong PINs per address (on this link, and on all), and per link: its budget binds only
+    the addresses that failed on it, so nobody can lock the link for everyone else, and its
+    ceiling bounds what many addresses guess together. A new link starts afresh."""
+    window = settings.DELIVERY_PIN_WINDOW_SECONDS
+    address = address_key(ip)
+    link = f"pin:link:{gallery.link_token_hash}"
+    here = f"{link}:{address}"
+    return [
+        Limit(f"pin:ip:{address}", settings.DELIVERY_PIN_TRIES_PER_IP, window),
+        Limit(here, settings.DELIVERY_PIN_TRIES_PER_LINK_AND_IP, window),
+        Limit(link, settings.DELIVERY_PIN_TRIES_PER_LINK, window, after=here),
+        Limit(link, settings.DELIVERY_PIN_CEILING_PER_LINK, window),
+    ]
 
 
 def _clean_name(name: str) -> str:
@@ -206,19 +212,29 @@ def _digests(file) -> tuple[str, int]:
     return sha.hexdigest(), crc
 
 
+@functools.cache
+def _upload_checks(at_once: int) -> threading.BoundedSemaphore:
+    """The checks of uploaded files this process runs at once, each holding up to a photo's
+    memory (README: memory per photo); its other threads go on answering meanwhile."""
+    return threading.BoundedSemaphore(at_once)
+
+
 def photo_upload(
     *, gallery: Gallery, actor: User, file: UploadedFile, source: str = Photo.Source.CAMERA
 ) -> Photo:
     """Validate one file completely, store the original byte for byte, and queue renditions."""
-    _check_studio(actor, gallery)
+    require_works_for(actor, gallery.studio_id)
     name = _clean_name(file.name)
     try:
-        info = images.inspect(
-            file,
-            size=file.size,
-            max_bytes=settings.DELIVERY_MAX_UPLOAD_BYTES,
-            max_pixels=settings.DELIVERY_MAX_IMAGE_PIXELS,
-        )
+        with _upload_checks(settings.DELIVERY_UPLOAD_CHECKS_PER_PROCESS):
+            info = images.inspect(
+                file,
+                size=file.size,
+                max_bytes=settings.DELIVERY_MAX_UPLOAD_BYTES,
+                max_pixels=settings.DELIVERY_MAX_IMAGE_PIXELS,
+                max_strips=settings.DELIVERY_MAX_STRIPS,
+                max_frames=settings.DELIVERY_MAX_FRAMES,
+            )
     except images.ImageRejected as error:
         raise PhotoRejected(error.code, name=name, **error.values) from None
     sha256, crc32 = _digests(file)

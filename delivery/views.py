@@ -16,10 +16,11 @@ from studio.apis import or_404
 from studio.errors import DomainError
 from studio.forms import form_errors
 from studio.selectors import employer_of, gallery_history
+from studio.throttles import client_ip
 from studio.timezones import viewer_zone
 
 from . import downloads, selectors, services
-from .apis import client_ip, gallery_opened, grant_link
+from .apis import gallery_opened, grant_link
 from .forms import ExtrasForm, GalleryCreateForm, GallerySettingsForm
 from .models import Gallery
 from .selectors import Access
@@ -129,7 +130,7 @@ def gallery_settings(request, pk: int):
     elif action in ("revoke", "reopen"):
         services.gallery_revoke(gallery=gallery, actor=request.user, revoked=action == "revoke")
     elif action == "update":
-        form = GallerySettingsForm(request.POST)
+        form = GallerySettingsForm(request.POST, currency=gallery.booking.currency)
         if not form.is_valid():
             messages.error(request, form_errors(form))
             return redirect(gallery)

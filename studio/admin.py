@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import AuditEvent, Studio, User
+from . import outbox
+from .forms import AdminLoginForm
+from .models import AuditEvent, OutboundEmail, Studio, User
+
+# The admin's log-in is throttled like every other (studio.backends): say so rather than fail.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(Studio)
@@ -34,6 +39,32 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor__email", "actor__full_name"]
     date_hierarchy = "at"
     list_select_related = ["actor", "studio"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """Read-only but for one action: a person decides whether a failed e-mail goes out again
+    (one left mid-send may already have reached the client)."""
+
+    list_display = ["created_at", "kind", "recipient", "state", "attempts", "sent_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["recipient", "dedupe_key"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected failed e-mails again")
+    def send_again(self, request, queryset):
+        again = outbox.emails_send_again(email_pks=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{again} e-mails queued to be sent again.")
 
     def has_add_permission(self, request):
         return False

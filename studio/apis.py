@@ -10,11 +10,12 @@ from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .errors import DomainError, ErrorCode
+from .errors import DomainError, ErrorCode, Throttled
+from .selectors import employer_of
 
 T = TypeVar("T")
 
@@ -23,9 +24,18 @@ def error_body(code: str, message: str, **extra) -> dict:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def retry_after(error: DomainError) -> dict:
+    """The Retry-After header for a refusal that lifts by itself."""
+    return {"Retry-After": str(error.seconds)} if isinstance(error, Throttled) else {}
+
+
 def error_json(error: DomainError) -> JsonResponse:
     """The error as a plain Django response, for views outside DRF."""
-    return JsonResponse(error_body(error.code, error.message, **error.extra()), status=error.status)
+    return JsonResponse(
+        error_body(error.code, error.message, **error.extra()),
+        status=error.status,
+        headers=retry_after(error),
+    )
 
 
 class NotFound(DomainError, Http404):
@@ -63,7 +73,9 @@ def api_exception_handler(exc, context):
     """Render every API error as {"error": {"code", "message", ...}} with a catalogued code."""
     if refusal := _refusal(exc):
         return Response(
-            error_body(refusal.code, refusal.message, **refusal.extra()), status=refusal.status
+            error_body(refusal.code, refusal.message, **refusal.extra()),
+            status=refusal.status,
+            headers=retry_after(refusal),
         )
     response = exception_handler(exc, context)
     if response is None:
@@ -160,12 +172,25 @@ class ErrorOutput(serializers.Serializer):
     )
 
 
-ERRORS = {code: ErrorOutput for code in (400, 402, 403, 404, 409)}
+# What any endpoint may answer besides its own success: a refusal from the catalogue, a request
+# too large (413), or too many of them (429).
+ERRORS = {code: ErrorOutput for code in (400, 402, 403, 404, 409, 413, 429)}
+# A client's gallery that expired or was closed answers 410.
+GALLERY_ERRORS = {**ERRORS, 410: ErrorOutput}
 # Starting a payment asks the payment provider, which can be down for a moment.
 PAYMENT_ERRORS = {**ERRORS, 503: ErrorOutput}
 
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class ApiDocsPermission(permissions.BasePermission):
+    """The API's schema and docs pages: anyone's when `API_DOCS_PUBLIC`, else a studio's
+    photographers' and staff's (the schema maps every operation and error an attacker could try;
+    clients use the pages, not the API's map)."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or employer_of(request.user) is not None
 
 
 def idempotency_key(request) -> str:

@@ -4,6 +4,7 @@ Each code has one message (a few name a value, such as a limit or an amount) and
 it answers with. To add one, append a line to its app's group.
 """
 
+import math
 from enum import StrEnum, unique
 
 
@@ -23,6 +24,11 @@ class ErrorCode(StrEnum):
     REQUEST_TOO_LARGE = "request_too_large", 413, "The request is larger than the server accepts."
     NOT_AUTHENTICATED = "not_authenticated", 403, "Authentication credentials were not provided."
     AUTHENTICATION_FAILED = "authentication_failed", 403, "Incorrect authentication credentials."
+    TOO_MANY_LOGINS = (
+        "too_many_logins",
+        429,
+        "Too many failed log-ins. Please wait {wait} and try again, or reset your password.",
+    )
     PERMISSION_DENIED = (
         "permission_denied",
         403,
@@ -57,6 +63,11 @@ class ErrorCode(StrEnum):
         "slot_not_offered",
         400,
         "The studio does not offer that time: it is outside working hours or not a start time.",
+    )
+    TOO_MANY_HOLDS = (
+        "too_many_holds",
+        429,
+        "You have held many times in a short while. Please wait {wait} and try again.",
     )
     SLOT_TAKEN = (
         "slot_taken",
@@ -103,6 +114,7 @@ class ErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required", 400, "Say why the money goes back."
     NOT_CONFIGURED = "not_configured", 404, "Stripe is not configured."
     BAD_SIGNATURE = "bad_signature", 400, "The event's Stripe signature does not check out."
+    BAD_EVENT = "bad_event", 400, "The event cannot be used: {problem}."
 
     # Delivery
     STUDIO_ONLY = "studio_only", 403, "Only the studio's photographers and staff can do this."
@@ -117,7 +129,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = (
         "too_many_attempts",
         429,
-        "Too many wrong PINs. Please wait {minutes} minutes and try again.",
+        "Too many wrong PINs. Please wait {wait} and try again.",
     )
     BOOKING_NOT_CONFIRMED = (
         "booking_not_confirmed",
@@ -158,6 +170,18 @@ class ErrorCode(StrEnum):
         "The image has more than {megapixels} million pixels "
         "(a decompression bomb, or larger than this studio accepts).",
     )
+    TOO_MANY_STRIPS = (
+        "too_many_strips",
+        400,
+        "The image is stored in more than {limit} strips or tiles "
+        "(a decompression bomb, or not a photo this studio accepts).",
+    )
+    TOO_MANY_FRAMES = (
+        "too_many_frames",
+        400,
+        "The file holds more than {limit} frames, pages or images "
+        "(an animation or a document, not a photo this studio accepts).",
+    )
     TRUNCATED = "truncated", 400, "The file is cut short."
     TRAILING_DATA = "trailing_data", 400, "The file has other data appended to it."
     CORRUPT = "corrupt", 400, "The file is damaged or not a photo we can read."
@@ -184,3 +208,14 @@ class DomainError(Exception):
     def extra(self) -> dict:
         """Further JSON-ready facts for API clients (e.g. alternatives to a taken slot)."""
         return {}
+
+
+class Throttled(DomainError):
+    """A refusal that lifts by itself in `seconds` (answered with Retry-After); its message
+    names the `wait` in whole minutes."""
+
+    def __init__(self, code: ErrorCode | str, *, seconds: int, **values):
+        minutes = math.ceil(seconds / 60)
+        wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        super().__init__(code, wait=wait, **values)
+        self.seconds = seconds

@@ -1,6 +1,9 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
 
+from .errors import Throttled
 from .models import User
 
 
@@ -27,6 +30,27 @@ class SignUpForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return cleaned
+
+
+class SaysWhenThrottled:
+    """For a log-in form: a try the log-in throttle refuses says so, and how long to wait."""
+
+    throttled: Throttled | None = None
+
+    def clean(self):
+        try:
+            return super().clean()
+        except Throttled as refusal:
+            self.throttled = refusal
+            raise forms.ValidationError(refusal.message, code=refusal.code) from None
+
+
+class LoginForm(SaysWhenThrottled, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(SaysWhenThrottled, AdminAuthenticationForm):
+    pass
 
 
 def form_errors(form: forms.Form) -> str:

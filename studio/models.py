@@ -95,14 +95,6 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.full_name or self.email
 
-    @property
-    def is_photographer(self) -> bool:
-        return self.role == self.Role.PHOTOGRAPHER
-
-    @property
-    def is_studio_staff(self) -> bool:
-        return self.role == self.Role.STAFF
-
 
 class AuditEvent(models.Model):
     """Who did what, and when: the one audit log of every app, written by `studio.audit`.
@@ -204,3 +196,85 @@ class _Words(dict):
         if key == "new_pin":
             return " with a new PIN" if self.get("pin_changed") else ""
         return "?"  # a detail an older record lacks: the rest of its sentence still reads
+
+
+class OutboundEmail(models.Model):
+    """An e-mail the platform promised, written in the same transaction as the change that
+    promises it (`studio.outbox`), so that it is neither lost nor sent twice.
+
+    A task queued on commit sends it; a periodic sweep sends those still pending when that task
+    never ran (the broker was down, a worker died). What it concerns is kept as plain ids, as in
+    `AuditEvent`; the app that owns the kind composes the message when it is sent.
+    """
+
+    class Kind(models.TextChoices):
+        BOOKING_CONFIRMATION = "booking.confirmation", "Booking confirmation"
+        BOOKING_REMINDER = "booking.reminder", "Booking reminder"
+        BOOKING_RESCHEDULED = "booking.rescheduled", "Booking rescheduled"
+        BOOKING_CANCELLATION = "booking.cancellation", "Booking cancellation"
+        BOOKING_LATE_PAYMENT_REFUNDED = "booking.late_payment_refunded", "Late payment refunded"
+        BOOKING_BALANCE_DUE = "booking.balance_due", "Balance due"
+        PAYMENT_RECEIPT = "booking.payment_receipt", "Payment receipt"
+        REFUND_RECEIPT = "booking.refund_receipt", "Refund receipt"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        # Claimed by one worker until `lease_expires_at`, for the SMTP send and marking it sent.
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        # Given up on, with `last_error`: retries ran out, or a worker stopped mid-send.
+        FAILED = "failed", "Failed"
+        # No longer makes sense when its turn came (e.g. cancelled before its confirmation).
+        SKIPPED = "skipped", "Skipped"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    # One promised e-mail is one row, however often the promise is repeated.
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    booking_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    payment_id = models.PositiveBigIntegerField(null=True, blank=True)
+    refund_id = models.PositiveBigIntegerField(null=True, blank=True)
+    recipient = models.EmailField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["state", "created_at"], name="outbound_email_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient or '?'} ({self.state})"
+
+
+class Attempt(models.Model):
+    """One try counted against a throttle (`studio.throttles`), until it drops out of the window.
+
+    `key` is a digest of what is counted (an address, an account, a gallery link), so that the
+    table keeps neither e-mail addresses nor IP addresses, and any key fits the column.
+    """
+
+    key = models.CharField(max_length=64)
+    until = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "until"]), models.Index(fields=["until"])]
+
+    def __str__(self) -> str:
+        return f"Try on {self.key[:12]}… until {self.until:%Y-%m-%d %H:%M}"
+
+
+class ThrottleStripe(models.Model):
+    """A row to lock while the tries on keys hashed to it are counted and taken.
+
+    Locking these (`select_for_update`) makes concurrent tries on one key wait for each other on
+    PostgreSQL; a fixed number of stripes, made on first use and never deleted, keeps the table
+    small whatever the number of keys.
+    """
+
+    id = models.PositiveIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"Throttle stripe {self.id}"

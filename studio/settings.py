@@ -141,6 +141,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["studio.backends.ThrottledModelBackend"]
+# Failed log-ins (the page, the admin, the API's Basic auth): an address gets LOGIN_TRIES_PER_IP
+# per LOGIN_IP_WINDOW_SECONDS over all accounts; an account refuses the addresses that failed on
+# it after LOGIN_TRIES_PER_ACCOUNT within LOGIN_ACCOUNT_WINDOW_SECONDS, and every address after
+# LOGIN_CEILING_PER_ACCOUNT, which bounds the guesses at one account from many addresses.
+LOGIN_TRIES_PER_IP = env_int("LOGIN_TRIES_PER_IP", 20)
+LOGIN_IP_WINDOW_SECONDS = env_int("LOGIN_IP_WINDOW_SECONDS", 15 * 60)
+LOGIN_TRIES_PER_ACCOUNT = env_int("LOGIN_TRIES_PER_ACCOUNT", 10)
+LOGIN_CEILING_PER_ACCOUNT = env_int("LOGIN_CEILING_PER_ACCOUNT", 50)
+LOGIN_ACCOUNT_WINDOW_SECONDS = env_int("LOGIN_ACCOUNT_WINDOW_SECONDS", 5 * 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -163,6 +173,12 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# Holds that went through, per client account and per address within the window: one person with
+# many accounts cannot hold a day's slots (a client has at most one live hold anyway).
+BOOKING_HOLDS_PER_ACCOUNT = env_int("BOOKING_HOLDS_PER_ACCOUNT", 10)
+BOOKING_HOLDS_PER_IP = env_int("BOOKING_HOLDS_PER_IP", 20)
+BOOKING_HOLD_WINDOW_SECONDS = env_int("BOOKING_HOLD_WINDOW_SECONDS", 60 * 60)
 
 # Delivery: photos on local disk under MEDIA_ROOT, or in an S3-compatible bucket when one is named
 # (private objects; browsers get signed URLs that expire after DELIVERY_SIGNED_URL_SECONDS).
@@ -192,9 +208,20 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 200)
 DELIVERY_MAX_UPLOAD_BYTES = env_int("DELIVERY_MAX_UPLOAD_BYTES", 200_000_000)
 # Pillow refuses images above this many pixels (decompression bombs); also Image.MAX_IMAGE_PIXELS.
 DELIVERY_MAX_IMAGE_PIXELS = env_int("DELIVERY_MAX_IMAGE_PIXELS", 150_000_000)
+# A TIFF stored in more strips or tiles than this is refused before it is decoded (decoders pay
+# per strip); cameras and scanners write at most one strip per row (24,000 rows at 150 MP, 1:4).
+DELIVERY_MAX_STRIPS = env_int("DELIVERY_MAX_STRIPS", 32_768)
+# A file holding more frames, pages or images than this is refused before it is decoded (checks
+# and decoders may walk them all; we use the first): an MPO has 2 or 3, a phone's HEIC a few.
+DELIVERY_MAX_FRAMES = env_int("DELIVERY_MAX_FRAMES", 64)
+# Uploaded files one web process checks at once (the others wait their turn): each check can hold
+# a photo's worth of memory, about 8 bytes a pixel (README: Security limits).
+DELIVERY_UPLOAD_CHECKS_PER_PROCESS = max(1, env_int("DELIVERY_UPLOAD_CHECKS_PER_PROCESS", 1))
 DELIVERY_PIN_WINDOW_SECONDS = env_int("DELIVERY_PIN_WINDOW_SECONDS", 15 * 60)
 DELIVERY_PIN_TRIES_PER_LINK_AND_IP = env_int("DELIVERY_PIN_TRIES_PER_LINK_AND_IP", 5)
+# The link's budget binds the addresses that failed on it; its ceiling binds every address.
 DELIVERY_PIN_TRIES_PER_LINK = env_int("DELIVERY_PIN_TRIES_PER_LINK", 20)
+DELIVERY_PIN_CEILING_PER_LINK = env_int("DELIVERY_PIN_CEILING_PER_LINK", 100)
 DELIVERY_PIN_TRIES_PER_IP = env_int("DELIVERY_PIN_TRIES_PER_IP", 30)
 # A photo whose renditions are still pending this long after they were queued (its worker was
 # killed, or the broker was down) is queued again by the renditions sweep.
@@ -209,6 +236,11 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "studio@localhost")
+# Seconds an SMTP connection may hang before the send fails and is retried: well inside a task's
+# time limit, so that a stuck server does not leave a promised e-mail mid-send (studio.outbox).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Who composes each app's promised e-mails (studio.outbox), by the first part of their kind.
+OUTBOUND_EMAIL_COMPOSERS = {"booking": "booking.emails.outbound_email_message"}
 
 # Deployment hardening; every item can be relaxed by its variable behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
@@ -237,7 +269,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"ErrorCode": "studio.apis.ERROR_CODES"},
+    "SERVE_PERMISSIONS": ["studio.apis.ApiDocsPermission"],
 }
+# Whether /api/schema/ and /api/docs/ are open to anyone, or need a studio login (photographer or
+# staff): open while developing (DEBUG, the embedded default), closed in production unless asked.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 
 # Celery: with no broker configured, tasks run eagerly in the web process (embedded default).
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
@@ -259,6 +295,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60.0,
     },
     "retry-refunds": {"task": "booking.tasks.refunds_retry_task", "schedule": 15 * 60.0},
+    "forget-expired-attempts": {
+        "task": "studio.tasks.throttle_forget_expired_task",
+        "schedule": 60 * 60.0,
+    },
+    "send-unsent-emails": {"task": "studio.tasks.outbound_emails_sweep_task", "schedule": 60.0},
     "complete-finished": {
         "task": "booking.tasks.booking_complete_finished_task",
         "schedule": crontab(minute=5),
@@ -276,6 +317,15 @@ STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # another Stripe-protocol server, e.g. localstripe
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 30)
+# A webhook signed further than this from our clock, in the past (a replay) or the future, is
+# refused.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+if STRIPE_WEBHOOK_TOLERANCE_SECONDS < 1:
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_TOLERANCE_SECONDS must be at least 1")
+# Prefixes every idempotency key sent to Stripe; empty: the installation's random key, made in
+# the database (booking.Installation). Set it where a copy of the database runs against the
+# same Stripe account.
+STRIPE_IDEMPOTENCY_PREFIX = env_str("STRIPE_IDEMPOTENCY_PREFIX")
 if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
 

@@ -1,11 +1,14 @@
-"""What the apps' tasks share: one way to give up on a row, one way for a sweep to queue work."""
+"""What the apps' tasks share: one way to give up on a row, one way for a sweep to queue work;
+and the sending of promised e-mails (`studio.outbox`)."""
 
 import inspect
 import logging
 from collections.abc import Iterable
 
-from celery import Task
+from celery import Task, shared_task
 from celery.exceptions import Retry
+
+from . import outbox, throttles
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +46,33 @@ def queue_each(task: Task, ids: Iterable[int]) -> None:
             task.delay(pk)
         except Exception:
             logger.exception("%s(%s) was not queued; the next sweep tries again", task.name, pk)
+
+
+@shared_task(
+    base=MarksFailedTask,
+    mark_failed=outbox.email_failed,
+    # Safe to run again: a redelivered task finds its row claimed or sent, and leaves it.
+    acks_late=True,
+    autoretry_for=(OSError,),  # the SMTP server unreachable, or refusing for now
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def outbound_email_send_task(email_pk: int) -> None:
+    outbox.email_send(email_pk=email_pk)
+
+
+@shared_task
+def outbound_emails_sweep_task() -> int:
+    """Fail the e-mails left mid-send; queue those still pending a few minutes after they were
+    promised (the broker was down, a worker died); return how many were queued."""
+    outbox.emails_stuck_fail()
+    unsent = outbox.emails_unsent()
+    queue_each(outbound_email_send_task, unsent)
+    return len(unsent)
+
+
+@shared_task
+def throttle_forget_expired_task() -> int:
+    return throttles.throttle_forget_expired()

@@ -14,7 +14,7 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("", include("ai_assist.urls")),
     path("signup/", views.sign_up, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path(

@@ -158,7 +158,7 @@ class TFLiteModel(Model):
         try:
             self.interpreter = Interpreter(model_content=data, num_threads=1)
             self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
+        except Exception as exc:  # the worker's trouble, as for ONNX Runtime's sessions
             raise ModelFileError(f"{self.spec.name}: LiteRT cannot load the model: {exc}") from exc
         self._input = self.interpreter.get_input_details()[0]["index"]
         self._outputs = [d["index"] for d in self.interpreter.get_output_details()]

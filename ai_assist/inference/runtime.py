@@ -61,17 +61,19 @@ def onnx_session(model: bytes, *, name: str):
         raise ModelFileError(
             f"{name}: onnxruntime is not installed; pip install 'studio-platform[ai]'"
         ) from exc
-    providers = choose_providers(onnxruntime.get_available_providers())
-    if "CUDAExecutionProvider" in providers:
-        # CUDA and cuDNN from NVIDIA's pip packages (onnxruntime-gpu[cuda,cudnn]) are not on the
-        # loader's path: load them first, or the session quietly falls back to the CPU.
-        onnxruntime.preload_dlls()
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = num_threads()
-    options.log_severity_level = 3
+    # Whatever stops the session (missing CUDA libraries, a bad AI_NUM_THREADS, a bad graph in
+    # ORT's own exception types) is the worker's, not a photo's: every photo would fail alike.
     try:
+        providers = choose_providers(onnxruntime.get_available_providers())
+        if "CUDAExecutionProvider" in providers:
+            # CUDA and cuDNN from NVIDIA's pip packages (onnxruntime-gpu[cuda,cudnn]) are not on
+            # the loader's path: load them first, or the session quietly falls back to the CPU.
+            onnxruntime.preload_dlls()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = num_threads()
+        options.log_severity_level = 3
         session = onnxruntime.InferenceSession(model, sess_options=options, providers=providers)
-    except Exception as exc:  # ORT raises its own exception types for bad graphs
+    except Exception as exc:
         raise ModelFileError(f"{name}: ONNX Runtime cannot load the model: {exc}") from exc
     logger.info("%s: ONNX Runtime providers %s", name, session.get_providers())
     return session

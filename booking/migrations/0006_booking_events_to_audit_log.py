@@ -69,7 +69,10 @@ def backwards(apps, schema_editor):
     # Keep each record's own time: the old field would stamp them all with now.
     BookingEvent._meta.get_field("at").auto_now_add = False
     old_kinds = {new: old for old, new in KINDS.items()} | {"refunded_at_provider": "refunded"}
-    ours = AuditEvent.objects.filter(booking_id__in=Booking.objects.values("pk"))
+    # A booking's own records only: not its gallery's, nor its photos' culling.
+    ours = AuditEvent.objects.filter(
+        booking_id__in=Booking.objects.values("pk"), gallery_id__isnull=True
+    )
     BookingEvent.objects.bulk_create(
         BookingEvent(
             at=event.at,

@@ -16,6 +16,7 @@ from .common import BookingError
 from .payments import (
     balance_payment_start,
     extras_payment_start,
+    payment_cancel,
     payment_event_failed,
     payment_event_process,
     payment_event_record,
@@ -35,6 +36,7 @@ __all__ = [
     "booking_hold",
     "booking_reschedule",
     "extras_payment_start",
+    "payment_cancel",
     "payment_event_failed",
     "payment_event_process",
     "payment_event_record",

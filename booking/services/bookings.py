@@ -6,6 +6,7 @@ audit event in the same transaction (a reminder's claim only marks it as sent).
 
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils import timezone
 from studio.audit import audit_record
 from studio.models import AuditEvent, User
 from studio.selectors import works_for
+from studio.throttles import Limit, address_key, throttle_take
 
 from ..models import Booking, Payment, SessionType
 from ..selectors import (
@@ -30,10 +32,11 @@ from .common import (
     expire_holds,
     free_after_expiring_holds,
     lost_race,
+    record_email,
     send_email_on_commit,
     slot_taken,
 )
-from .payments import refund_record
+from .payments import refund_record, unpaid_payments_close_on_commit
 
 
 def _check_offered(
@@ -74,6 +77,7 @@ def _insert_hold(
     start: datetime,
     photographer_id: int,
     now: datetime,
+    ip: str | None,
 ) -> Booking | None:
     """Insert a hold for one photographer; return None when that photographer is taken."""
     studio = session_type.studio
@@ -88,6 +92,8 @@ def _insert_hold(
                 actor=client,
                 reason="the client held another time",
             )
+            # Counted in the hold's transaction: only holds that went through count.
+            throttle_take(limits=_hold_limits(client, ip), code="too_many_holds", now=now)
             booking = Booking.objects.create(
                 session_type=session_type,
                 photographer_id=photographer_id,
@@ -116,15 +122,26 @@ def _insert_hold(
         raise
 
 
+def _hold_limits(client: User, ip: str | None) -> list[Limit]:
+    """Holds per account, and per address (one person with many accounts)."""
+    window = settings.BOOKING_HOLD_WINDOW_SECONDS
+    limits = [Limit(f"hold:account:{client.pk}", settings.BOOKING_HOLDS_PER_ACCOUNT, window)]
+    if ip:
+        limits.append(Limit(f"hold:ip:{address_key(ip)}", settings.BOOKING_HOLDS_PER_IP, window))
+    return limits
+
+
 def booking_hold(
     *,
     client: User,
     session_type: SessionType,
     start: datetime,
     photographer_id: int | None = None,
+    ip: str | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Reserve a slot for `client` for the studio's hold time while they finish booking."""
+    """Reserve a slot for `client` for the studio's hold time while they finish booking; `ip`,
+    the client's address, is throttled along with the account."""
     now = now or timezone.now()
     if not session_type.is_active:
         raise BookingError("session_type_unavailable")
@@ -136,6 +153,7 @@ def booking_hold(
             start=start,
             photographer_id=candidate,
             now=now,
+            ip=ip,
         )
         if booking:
             return booking
@@ -250,6 +268,7 @@ def booking_cancel(
         )
         for payment, amount in refunds:
             refund_record(payment, amount, f"cancelled by the {by}", actor=actor)
+        unpaid_payments_close_on_commit(payments)
         if was_confirmed:
             send_email_on_commit(booking, "cancellation")
     return booking
@@ -347,7 +366,9 @@ def booking_complete_finished(*, now: datetime | None = None) -> int:
 
 
 def booking_claim_due_reminders(*, now: datetime | None = None) -> list[int]:
-    """Claim confirmed bookings starting within a day that have had no reminder; return their ids.
+    """Claim confirmed bookings starting within a day that have had no reminder, and promise each
+    its reminder e-mail in the claim's transaction; return the e-mails' ids, for the caller to
+    queue once committed.
 
     Each claim is a conditional UPDATE, so two workers running this at once never remind twice.
     """
@@ -357,12 +378,16 @@ def booking_claim_due_reminders(*, now: datetime | None = None) -> list[int]:
         reminder_sent_at__isnull=True,
         start__gt=now,
         start__lte=now + timedelta(days=1),
-    ).values_list("pk", flat=True)
-    claimed = []
-    for pk in due:
-        claim = Booking.objects.filter(
-            pk=pk, status=Booking.Status.CONFIRMED, reminder_sent_at__isnull=True
-        )
-        if claim.update(reminder_sent_at=now):
-            claimed.append(pk)
-    return claimed
+    ).select_related("client")
+    emails = []
+    for booking in due:
+        with transaction.atomic():
+            claim = Booking.objects.filter(
+                pk=booking.pk,
+                status=Booking.Status.CONFIRMED,
+                reminder_sent_at__isnull=True,
+                sequence=booking.sequence,  # not moved meanwhile: its reminder is for this time
+            )
+            if claim.update(reminder_sent_at=now) and (email := record_email(booking, "reminder")):
+                emails.append(email.pk)
+    return emails

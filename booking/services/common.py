@@ -7,12 +7,13 @@ settings), so the overlap check and the insert run one booking at a time.
 
 from datetime import datetime
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.db.models import QuerySet
 
 from studio.audit import audit_record
 from studio.errors import DomainError
-from studio.models import AuditEvent, User
+from studio.models import AuditEvent, OutboundEmail, User
+from studio.outbox import email_promise, email_record
 
 from ..models import Booking, SessionType
 from ..selectors import Slot, overlapping_bookings, slots_near
@@ -58,9 +59,40 @@ def slot_taken(session_type: SessionType, start: datetime, photographer_id, now)
 
 
 def send_email_on_commit(booking: Booking, kind: str) -> None:
-    from ..tasks import booking_email_task
+    """Within the change's transaction: promise the client the booking e-mail `kind` (see
+    `studio.outbox`), sent once the change is committed."""
+    email_promise(**_booking_email(booking, kind))
 
-    transaction.on_commit(lambda: booking_email_task.delay(booking.pk, kind))
+
+def send_receipt_on_commit(
+    booking: Booking, *, payment_id: int | None = None, refund_id: int | None = None
+) -> None:
+    """Within the change's transaction: promise the client the receipt of a payment or a refund,
+    sent once the change is committed."""
+    kind = OutboundEmail.Kind.REFUND_RECEIPT if refund_id else OutboundEmail.Kind.PAYMENT_RECEIPT
+    email_promise(
+        kind=kind,
+        dedupe_key=f"refund-{refund_id}-receipt" if refund_id else f"payment-{payment_id}-receipt",
+        recipient=booking.client.email,
+        booking_id=booking.pk,
+        payment_id=payment_id,
+        refund_id=refund_id,
+    )
+
+
+def record_email(booking: Booking, kind: str) -> OutboundEmail | None:
+    """Within the change's transaction: promise the e-mail, for the caller to queue."""
+    return email_record(**_booking_email(booking, kind))
+
+
+def _booking_email(booking: Booking, kind: str) -> dict:
+    return {
+        "kind": OutboundEmail.Kind(f"booking.{kind}"),
+        # Once per kind and version of the booking: a move (a new sequence) has its own e-mails.
+        "dedupe_key": f"booking-{booking.pk}-{kind}-{booking.sequence}",
+        "recipient": booking.client.email,
+        "booking_id": booking.pk,
+    }
 
 
 def blocked_time(session_type: SessionType, start: datetime) -> tuple[datetime, datetime]:

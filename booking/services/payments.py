@@ -4,7 +4,9 @@ Only the provider's report that money arrived confirms a booking, never the brow
 """
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 import stripe
 from django.db import IntegrityError, OperationalError, transaction
@@ -26,6 +28,7 @@ from .common import (
     free_after_expiring_holds,
     lost_race,
     send_email_on_commit,
+    send_receipt_on_commit,
 )
 
 logger = logging.getLogger(__name__)
@@ -109,6 +112,33 @@ def _payment_open(
         )
 
 
+def unpaid_payments_close_on_commit(payments: Iterable[Payment]) -> None:
+    """Within a cancellation's transaction: once committed, have the provider close each of
+    `payments` still waiting to be paid (a retried task), so that it can no longer be paid."""
+    from ..tasks import payment_cancel_task
+
+    for payment in payments:
+        if payment.status == Payment.Status.PENDING:
+            transaction.on_commit(partial(payment_cancel_task.delay, payment.pk), robust=True)
+
+
+def payment_cancel(*, payment_pk: int) -> None:
+    """Close a cancelled booking's unpaid payment at the provider; one paid meanwhile is left to
+    its own event (which refunds it)."""
+    payment = Payment.objects.filter(
+        pk=payment_pk, status=Payment.Status.PENDING, booking__status=Booking.Status.CANCELLED
+    ).first()
+    if payment is None:
+        return
+    closed = provider_for(payment).cancel_intent(
+        intent_id=payment.intent_id, idempotency_key=f"cancel-{payment.intent_id}"
+    )
+    if closed:
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
+            status=Payment.Status.CANCELLED
+        )
+
+
 def refund_issue(
     *, payment: Payment, actor: User, amount_minor: int, reason: str, request_key: str
 ) -> Refund:
@@ -136,9 +166,14 @@ def refund_issue(
 
 
 def payment_event_record(*, event: dict) -> PaymentEvent | None:
-    """Record a provider event once by its id; return None for a duplicate delivery."""
+    """Record a provider event once by its id; return None for a duplicate delivery.
+
+    An event lacking what its processing reads is refused (`bad_event`) and not recorded.
+    """
     from ..tasks import payment_event_process_task
 
+    if problem := event_problem(event):
+        raise BookingError("bad_event", problem=problem)
     try:
         with transaction.atomic():
             recorded = PaymentEvent.objects.create(
@@ -154,6 +189,50 @@ def payment_event_record(*, event: dict) -> PaymentEvent | None:
         return None
 
 
+# What processing reads from `data.object` of the event types it acts on, and the types each
+# may have; other types are recorded and left alone.
+EVENT_FIELDS = {
+    "payment_intent.succeeded": {"id": str},
+    # No payment intent: a charge made some other way, not ours.
+    "charge.refunded": {"payment_intent": (str, type(None)), "amount_refunded": int},
+}
+
+
+def event_problem(event: dict) -> str:
+    """What makes `event` unusable (a missing or malformed field), or "" when nothing does."""
+    for name, longest in (("id", 255), ("type", 100)):
+        if not isinstance(event.get(name), str) or not 0 < len(event[name]) <= longest:
+            return f"{name} must be a text of 1 to {longest} characters"
+    obj = event.get("data", {}).get("object") if isinstance(event.get("data"), dict) else None
+    if not isinstance(obj, dict):
+        return "data.object must be an object"
+    for name, kinds in EVENT_FIELDS.get(event["type"], {}).items():
+        if not _is(obj.get(name, ...), kinds):
+            return f"data.object.{name} is missing or malformed"
+    if event["type"] == "charge.refunded" and not _lists_refunds(obj.get("refunds")):
+        return "data.object.refunds.data must list refunds, each with its id and amount"
+    return ""
+
+
+def _lists_refunds(refunds) -> bool:
+    """A charge's list of refunds is well formed, or absent (as in newer Stripe API versions)."""
+    listed = (refunds or {"data": []}).get("data") if isinstance(refunds or {}, dict) else None
+    return isinstance(listed, list) and all(
+        isinstance(r, dict)
+        and _is(r.get("id"), str)
+        and _is(r.get("amount"), int)
+        and isinstance(r.get("metadata") or {}, dict)
+        for r in listed
+    )
+
+
+def _is(value, kinds) -> bool:
+    """`value` is of `kinds`; an amount is a whole number, not below 0 (nor a boolean)."""
+    if kinds is int:
+        return type(value) is int and value >= 0
+    return isinstance(value, kinds) and value != ""
+
+
 def payment_event_process(*, event_pk: int, now: datetime | None = None) -> None:
     """Apply one recorded event; safe to repeat, and any order of events ends the same."""
     now = now or timezone.now()
@@ -165,7 +244,7 @@ def payment_event_process(*, event_pk: int, now: datetime | None = None) -> None
         if event.type == "payment_intent.succeeded":
             _payment_succeeded(obj["id"], now)
         elif event.type == "charge.refunded":
-            _charge_refunded(obj["payment_intent"], obj["amount_refunded"], now)
+            _charge_refunded(obj, event.event_id, now)
         event.processed_at = now
         event.attempts += 1
         event.save(update_fields=["processed_at", "attempts"])
@@ -195,9 +274,9 @@ def _payment_succeeded(intent_id: str, now: datetime) -> None:
     payment.save(update_fields=["status", "succeeded_at"])
     booking = payment.booking
     _audit_payment(AuditEvent.Kind.PAYMENT_SUCCEEDED, payment, None)
-    _send_receipt_on_commit("payment", payment.pk)
+    send_receipt_on_commit(booking, payment_id=payment.pk)
     if _deposit_refunded(payment):
-        _cancel_for_payment(booking, now, "The payment was refunded.")
+        _cancel_for_refund(booking, now)
     elif booking.status == Booking.Status.CANCELLED:
         _refund_rest(payment, "the booking was cancelled before the payment arrived")
     elif payment.kind != Payment.Kind.DEPOSIT or booking.status == Booking.Status.CONFIRMED:
@@ -233,9 +312,16 @@ def _confirm_paid(booking: Booking, now: datetime) -> bool:
     return True
 
 
-def _cancel_for_payment(booking: Booking, now: datetime, reason: str) -> None:
+def _cancel_for_refund(booking: Booking, now: datetime) -> None:
+    """The deposit was given back in full at the provider: the booking is undone, and the
+    client told (the e-mail names what is refunded; the refund's receipt follows)."""
+    if _cancel_for_payment(booking, now, "The payment was refunded."):
+        send_email_on_commit(booking, "cancellation")
+
+
+def _cancel_for_payment(booking: Booking, now: datetime, reason: str) -> bool:
     if booking.status == Booking.Status.CANCELLED:
-        return
+        return False
     Booking.objects.filter(pk=booking.pk).update(
         status=Booking.Status.CANCELLED,
         cancelled_at=now,
@@ -250,6 +336,7 @@ def _cancel_for_payment(booking: Booking, now: datetime, reason: str) -> None:
         by="payment",
         reason=reason,
     )
+    return True
 
 
 def _refund_late_payment(payment: Payment, now: datetime) -> None:
@@ -299,19 +386,28 @@ def refund_record(
 
 
 def refund_send(*, refund_pk: int) -> None:
-    """Ask the provider for the refund, once: a retry finds the refund an earlier try made."""
+    """Ask the provider for the refund, once: a retry finds the refund an earlier try made.
+
+    A refund the provider refuses for good is marked failed, with its error, and never sent again.
+    """
     refund = Refund.objects.select_related("payment__booking__session_type").get(pk=refund_pk)
-    if refund.provider_refund_id:
+    if refund.status != Refund.Status.SENDING:
         return
     payment = refund.payment
-    provider_refund_id = provider_for(payment).refund(
-        intent_id=payment.intent_id,
-        amount_minor=refund.amount_minor,
-        idempotency_key=refund.idempotency_key,
-    )
+    try:
+        provider_refund_id = provider_for(payment).refund(
+            intent_id=payment.intent_id,
+            amount_minor=refund.amount_minor,
+            currency=payment.currency,
+            idempotency_key=refund.idempotency_key,
+        )
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as error:
+        # Asking again gets the same answer: e.g. more than is left at Stripe, an unknown intent.
+        _refund_failed(refund, error.user_message or str(error))
+        return
     with transaction.atomic():
-        sent = Refund.objects.filter(pk=refund.pk, provider_refund_id="").update(
-            provider_refund_id=provider_refund_id
+        sent = Refund.objects.filter(pk=refund.pk, status=Refund.Status.SENDING).update(
+            provider_refund_id=provider_refund_id, status=Refund.Status.SENT
         )
         if sent:
             audit_record(
@@ -323,25 +419,79 @@ def refund_send(*, refund_pk: int) -> None:
                 amount_minor=refund.amount_minor,
                 currency=payment.currency,
             )
-            _send_receipt_on_commit("refund", refund.pk)
+            send_receipt_on_commit(payment.booking, refund_id=refund.pk)
 
 
-def _send_receipt_on_commit(kind: str, pk: int) -> None:
-    from ..tasks import receipt_email_task
+def _refund_failed(refund: Refund, error: str) -> None:
+    """The provider refused the refund for good: what it was to give back counts as not
+    refunded again, so that staff can refund it another way."""
+    logger.warning("refund %s refused by the provider: %s", refund.pk, error)
+    with transaction.atomic():
+        # The payment first, as everywhere: its refunds change under its lock.
+        Payment.objects.select_for_update().filter(pk=refund.payment_id).first()
+        failed = Refund.objects.filter(pk=refund.pk, status=Refund.Status.SENDING)
+        if failed.update(status=Refund.Status.FAILED, error=error[:2000]):
+            Payment.objects.filter(pk=refund.payment_id).update(
+                refunded_minor=F("refunded_minor") - refund.amount_minor
+            )
 
-    transaction.on_commit(lambda: receipt_email_task.delay(kind, pk))
 
-
-def _charge_refunded(intent_id: str, amount_refunded: int, now: datetime) -> None:
-    """A refund made at the provider (possibly reported before the payment itself)."""
-    payment = _locked_payment(intent_id)
-    if payment is None or amount_refunded <= payment.refunded_minor:
+def _charge_refunded(charge: dict, event_id: str, now: datetime) -> None:
+    """Refunds reported by the provider: ours coming back, or ones made there (the Stripe
+    Dashboard), possibly reported before the payment itself. Each made there is recorded once,
+    with its receipt; a deposit given back in full cancels the booking."""
+    payment = _locked_payment(charge["payment_intent"])
+    if payment is None:
         return
-    payment.refunded_minor = min(amount_refunded, payment.amount_minor)
-    payment.save(update_fields=["refunded_minor"])
+    provider = provider_for(payment)
+    reported = provider.amount_minor(charge["amount_refunded"], payment.currency)
+    # `refunded_minor` already counts ours, sent or being sent: only more than that is new.
+    new = min(reported, payment.amount_minor) - payment.refunded_minor
+    if new <= 0:
+        return
+    for listed in _refunds_made_there(charge, payment):
+        amount = min(provider.amount_minor(listed["amount"], payment.currency), new)
+        if amount > 0:
+            _record_refund_made_there(payment, amount, listed["id"], listed["id"])
+            new -= amount
+    if new > 0:  # no list of refunds in the event (or not all of them): the rest, by amount
+        _record_refund_made_there(payment, new, "", event_id)
+    payment.refresh_from_db(fields=["refunded_minor"])
     _audit_payment(AuditEvent.Kind.REFUNDED_AT_PROVIDER, payment, None, payment.refunded_minor)
     if _deposit_refunded(payment):
-        _cancel_for_payment(payment.booking, now, "The payment was refunded.")
+        _cancel_for_refund(payment.booking, now)
+
+
+def _refunds_made_there(charge: dict, payment: Payment) -> list[dict]:
+    """The charge's listed refunds that are not ours and not yet recorded."""
+    listed = [
+        refund
+        for refund in (charge.get("refunds") or {}).get("data", [])
+        if refund.get("status") not in ("failed", "canceled")
+    ]
+    ours = payment.refunds.values_list("idempotency_key", "provider_refund_id")
+    known = {key for pair in ours for key in pair if key}
+    return [
+        refund
+        for refund in listed
+        if refund["id"] not in known
+        and (refund.get("metadata") or {}).get("idempotency_key") not in known
+    ]
+
+
+def _record_refund_made_there(
+    payment: Payment, amount_minor: int, provider_refund_id: str, source: str
+) -> None:
+    refund = Refund.objects.create(
+        payment=payment,
+        amount_minor=amount_minor,
+        reason="made at the payment provider",
+        idempotency_key=f"provider-{source}",
+        provider_refund_id=provider_refund_id,
+        status=Refund.Status.SENT,
+    )
+    Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount_minor)
+    send_receipt_on_commit(payment.booking, refund_id=refund.pk)
 
 
 def _deposit_refunded(payment: Payment) -> bool:

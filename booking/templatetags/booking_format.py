@@ -1,12 +1,15 @@
+from decimal import Decimal
+
 from django import template
 
-from studio.formats import money
+from studio.formats import decimals, major_units, money
 
 register = template.Library()
 register.filter("money", money)
+register.filter("major_units", major_units)
 
 
 @register.filter
-def major_units(amount_minor: int) -> str:
-    """Minor units as a form's number, e.g. 1250 → "12.50"."""
-    return f"{amount_minor // 100}.{amount_minor % 100:02d}"
+def money_step(currency: str) -> str:
+    """A number input's step for amounts in `currency`: its smallest unit, e.g. "0.01", "1"."""
+    return str(Decimal(1).scaleb(-decimals(currency)))

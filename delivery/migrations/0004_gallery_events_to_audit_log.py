@@ -45,7 +45,10 @@ def backwards(apps, schema_editor):
     # Keep each record's own time: the old field would stamp them all with now.
     GalleryEvent._meta.get_field("at").auto_now_add = False
     old_kinds = {new: old for old, new in KINDS.items()}
-    ours = AuditEvent.objects.filter(gallery_id__in=Gallery.objects.values("pk"))
+    # The gallery's own records only: culling's go back with ai_assist's migrations.
+    ours = AuditEvent.objects.filter(gallery_id__in=Gallery.objects.values("pk")).exclude(
+        kind="cull_overridden"
+    )
     GalleryEvent.objects.bulk_create(
         GalleryEvent(
             at=event.at,

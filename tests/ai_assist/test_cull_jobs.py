@@ -279,7 +279,7 @@ def test_the_page_shows_the_grid_filtered_with_reasons(
     assert "IMG_0412.jpg" in failed and "Reject (1)" in rejects and "Failed (1)" in rejects
 
 
-def stale(job, minutes: int = 30) -> None:
+def stale(job, minutes: int = 60) -> None:
     """Leave the run as a worker that died leaves it: no progress for a while."""
     AiJob.objects.filter(pk=job.pk).update(
         progressed_at=timezone.now() - timedelta(minutes=minutes)
@@ -357,6 +357,67 @@ def test_a_photo_whose_worker_dies_on_it_every_time_is_given_up_and_the_run_ends
     assert (job.state, job.done, job.failed) == ("done", 1, 2)
     item = job.items.get(photo_id=shoot["sharp"])
     assert item.state == "failed" and "Given up after 10 tries" in item.error
+
+
+def test_a_run_not_yet_started_waits_longer_before_it_is_taken_over(
+    gallery, shoot, photographer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):  # waiting behind other runs
+        job = services.cull_start(gallery=gallery, actor=photographer)
+    stale(job, minutes=15)
+
+    assert services.ai_jobs_take_over() == {}  # queued: perhaps only behind a long queue
+
+    services.cull_photo_analyse(item_pk=job.items.first().pk)  # a worker took it up...
+    stale(job, minutes=15)  # ...and died
+
+    assert len(services.ai_jobs_take_over()["culling"]) == 2
+
+
+def test_a_run_whose_photos_are_gone_fails_instead_of_stopping_the_sweep(
+    gallery, shoot, photographer, django_capture_on_commit_callbacks
+):
+    booking = factories.BookingFactory(
+        session_type=gallery.booking.session_type, photographer=photographer
+    )
+    other_gallery, _ = delivery.gallery_create(booking=booking, actor=photographer)
+    add(other_gallery, photographer, "IMG_0500.jpg", photos.astronaut(), 0)
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.cull_start(gallery=gallery, actor=photographer)
+        other = services.cull_start(gallery=other_gallery, actor=photographer)
+    job.items.all().delete()  # e.g. the photos were deleted
+    stale(job), stale(other)
+
+    requeue = services.ai_jobs_take_over()
+
+    job.refresh_from_db()
+    assert job.state == "failed" and "photos of this run are gone" in job.error
+    assert sorted(requeue["culling"]) == sorted(other.items.values_list("pk", flat=True))
+
+
+def test_a_run_whose_deciding_step_fails_every_time_fails_after_a_few_take_overs(
+    gallery, shoot, photographer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from ai_assist.tasks import ai_jobs_take_over_task
+
+    def deciding_bug(*, job_pk, now=None):
+        raise ZeroDivisionError("a bug in deciding")
+
+    monkeypatch.setattr(services, "cull_decide_shoot", deciding_bug)
+    with django_capture_on_commit_callbacks(execute=True):  # each failure is logged
+        job = services.cull_start(gallery=gallery, actor=photographer)
+    for _ in range(services.MAX_TAKEOVERS):
+        job.refresh_from_db()
+        assert job.state == "deciding"
+        stale(job)
+        assert ai_jobs_take_over_task.delay().get() == 1  # the deciding step, again
+    stale(job)
+
+    assert ai_jobs_take_over_task.delay().get() == 0
+
+    job.refresh_from_db()
+    assert job.state == "failed" and "No progress after 5 tries" in job.error
+    assert services.cull_start(gallery=gallery, actor=photographer).pk != job.pk  # runs again
 
 
 @pytest.fixture

@@ -6,6 +6,14 @@ from django.utils import timezone
 from booking import services
 from booking.payments import simulated_success_event
 
+WEBHOOK_SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def stripe_webhooks(settings):
+    """Stripe's webhooks configured: events signed with WEBHOOK_SECRET are taken in."""
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+
 
 @pytest.fixture
 def day(studio):

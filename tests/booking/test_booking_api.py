@@ -396,16 +396,3 @@ def test_schedule_lists_a_day_in_constant_queries(
         response = client.get("/api/schedule/", {"date": day.isoformat()})
 
     assert len(response.json()) == 7
-
-
-def test_an_email_overtaken_by_a_cancellation_is_not_sent(confirmed, client_user):
-    from booking.tasks import booking_email_task
-
-    booking = confirmed()
-    services.booking_cancel(booking=booking, actor=client_user)
-    mail.outbox.clear()
-
-    booking_email_task.delay(booking.pk, "confirmation")
-    booking_email_task.delay(booking.pk, "reminder")
-
-    assert mail.outbox == []

@@ -14,6 +14,7 @@ from booking.payments import simulated_success_event
 from booking.tasks import booking_complete_finished_task, refunds_retry_task
 from studio.models import AuditEvent
 from studio.selectors import booking_history
+from tests.booking.test_payments import deliver, subjects
 from tests.factories import StaffFactory, StudioFactory
 
 
@@ -126,7 +127,12 @@ def test_a_payment_refunded_at_stripe_before_it_arrived_is_not_refunded_again(
 
     extras.refresh_from_db()
     assert (extras.status, extras.refunded_minor) == ("succeeded", 3000)
-    assert refunds_of(booking) == [(5000, "cancelled by the client")]  # the deposit only
+    # Ours for the deposit only; the extras' refund, made at Stripe, recorded as it is.
+    assert refunds_of(booking) == [
+        (5000, "cancelled by the client"),
+        (3000, "made at the payment provider"),
+    ]
+    assert Refund.objects.get(payment=extras).status == "sent"  # never sent again by us
     refunded = [AuditEvent.Kind.REFUND_RECORDED, AuditEvent.Kind.REFUNDED_AT_PROVIDER]
     history = booking_history(booking_id=booking.pk)
     assert not history.filter(kind__in=refunded, details__amount_minor=0).exists()
@@ -444,3 +450,161 @@ def test_no_receipt_for_a_payment_that_has_not_gone_through(
     client.force_login(client_user)
 
     assert client.get(f"/payments/{payment.pk}/receipt/").status_code == 404
+
+
+# --- Refunds the provider reports --------------------------------------------------------------
+
+
+def refunded_at_stripe(payment: Payment, n: int, amount_refunded: int, *listed: dict) -> dict:
+    """Stripe's `charge.refunded` for `payment`: the charge's total refunded so far and, as
+    older API versions send, its refunds."""
+    charge = {"id": "ch_1", "payment_intent": payment.intent_id, "amount_refunded": amount_refunded}
+    if listed:
+        charge["refunds"] = {"object": "list", "data": list(listed)}
+    return {"id": f"evt_refunded_{n}", "type": "charge.refunded", "data": {"object": charge}}
+
+
+def report(client, event: dict, capture) -> None:
+    with capture(execute=True):
+        assert deliver(client, event).status_code == 200
+
+
+def test_a_deposit_refunded_at_stripe_cancels_and_tells_the_client(
+    client, stripe_webhooks, paid, django_capture_on_commit_callbacks
+):
+    booking = paid()
+    payment = Payment.objects.get()
+    mail.outbox.clear()
+
+    report(
+        client,
+        refunded_at_stripe(payment, 1, 5000, {"id": "re_dash_1", "amount": 5000}),
+        django_capture_on_commit_callbacks,
+    )
+
+    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
+    cancellation = next(m for m in mail.outbox if m.subject.startswith("Your session is cancelled"))
+    assert "Reason: The payment was refunded." in cancellation.body
+    assert "We refund 50.00 EUR of your deposit" in cancellation.body
+    assert [a[2].split(";")[0] for a in cancellation.attachments] == ["text/calendar"]
+    refund = Refund.objects.get()
+    assert (refund.amount_minor, refund.provider_refund_id, refund.status) == (
+        5000,
+        "re_dash_1",
+        "sent",
+    )
+    receipt = next(m for m in mail.outbox if m.subject.startswith(f"Receipt R-{refund.pk:06d}"))
+    assert "we have refunded 50.00 EUR" in receipt.body and "re_dash_1" in receipt.body
+    assert subjects().count(cancellation.subject) == 1
+
+
+def test_refunds_made_in_the_dashboard_are_recorded_once_each(
+    client, stripe_webhooks, staff_browser, paid, django_capture_on_commit_callbacks
+):
+    booking = paid()
+    payment = Payment.objects.get()
+    mail.outbox.clear()
+    first = {"id": "re_dash_1", "amount": 2000, "status": "succeeded"}
+    second = {"id": "re_dash_2", "amount": 1000, "status": "succeeded"}
+
+    for event in [
+        refunded_at_stripe(payment, 2, 3000, second, first),  # the later report comes first
+        refunded_at_stripe(payment, 1, 2000, first),
+        refunded_at_stripe(payment, 2, 3000, second, first),  # delivered again
+        refunded_at_stripe(payment, 3, 3000, second, first),  # reported again, as a new event
+    ]:
+        report(client, event, django_capture_on_commit_callbacks)
+
+    assert sorted((r.provider_refund_id, r.amount_minor) for r in Refund.objects.all()) == [
+        ("re_dash_1", 2000),
+        ("re_dash_2", 1000),
+    ]
+    assert Payment.objects.get().refunded_minor == 3000
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"  # not all of the deposit
+    assert sorted(m.body.split("refunded ")[1].split(" to you")[0] for m in mail.outbox) == [
+        "10.00 EUR",
+        "20.00 EUR",
+    ]
+    page = staff_browser.get(f"/bookings/{booking.pk}/").content.decode()
+    assert "re_dash_1" in page and "re_dash_2" in page and "made at the payment provider" in page
+
+
+def test_our_own_refunds_reported_back_are_not_counted_twice(
+    client, stripe_webhooks, staff_browser, paid, django_capture_on_commit_callbacks
+):
+    paid()
+    payment = Payment.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_browser.post(f"/payments/{payment.pk}/refund/", refund_form("20.00"))
+    sent = Refund.objects.get()
+    with django_capture_on_commit_callbacks(execute=False):  # recorded, not yet sent
+        services.booking_cancel(booking=payment.booking, actor=payment.booking.client)
+    sending = Refund.objects.exclude(pk=sent.pk).get()
+    ours = [
+        {"id": sent.provider_refund_id, "amount": 2000},
+        # Not yet back from Stripe on our side: told apart by the key in its metadata.
+        {
+            "id": "re_in_flight",
+            "amount": 3000,
+            "metadata": {"idempotency_key": sending.idempotency_key},
+        },
+    ]
+
+    report(client, refunded_at_stripe(payment, 1, 5000, *ours), django_capture_on_commit_callbacks)
+
+    assert Refund.objects.count() == 2 and Payment.objects.get().refunded_minor == 5000
+
+
+def test_a_refund_reported_without_its_list_is_recorded_by_amount(
+    client, stripe_webhooks, paid, django_capture_on_commit_callbacks
+):
+    paid()
+    payment = Payment.objects.get()
+
+    report(client, refunded_at_stripe(payment, 1, 1500), django_capture_on_commit_callbacks)
+    report(client, refunded_at_stripe(payment, 2, 1500), django_capture_on_commit_callbacks)
+
+    (refund,) = Refund.objects.all()
+    assert (refund.amount_minor, refund.status, refund.provider_refund_id) == (1500, "sent", "")
+    assert Payment.objects.get().refunded_minor == 1500
+    assert any(m.subject.startswith(f"Receipt R-{refund.pk:06d}") for m in mail.outbox)
+
+
+def test_the_client_is_told_when_a_refund_reported_early_cancels_the_booking(
+    client,
+    stripe_webhooks,
+    client_user,
+    deposit_type,
+    photographer,
+    at,
+    django_capture_on_commit_callbacks,
+):
+    booking = services.booking_hold(client=client_user, session_type=deposit_type, start=at(10))
+    payment = services.payment_start(booking=booking, actor=client_user)
+
+    report(client, refunded_at_stripe(payment, 1, 5000), django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.payment_event_record(event=simulated_success_event(payment))
+
+    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
+    assert subjects().count(f"Your session is cancelled: {deposit_type.name}") == 1
+    assert f"Your session is booked: {deposit_type.name}" not in subjects()
+
+
+# --- Cancelling a booking that is not paid yet -------------------------------------------------
+
+
+def test_cancelling_an_unpaid_booking_closes_its_payment(
+    client, client_user, deposit_type, photographer, at, django_capture_on_commit_callbacks
+):
+    booking = services.booking_hold(client=client_user, session_type=deposit_type, start=at(10))
+    payment = services.payment_start(booking=booking, actor=client_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(booking=booking, actor=client_user)
+
+    assert Payment.objects.get(pk=payment.pk).status == "cancelled"
+    client.force_login(client_user)
+    page = client.get(f"/payments/{payment.pk}/", follow=True)
+    assert "This payment is no longer due" in page.content.decode()
+    assert not Refund.objects.exists()

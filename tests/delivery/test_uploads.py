@@ -1,9 +1,12 @@
 """Uploading a shoot: every good file stored byte for byte, every bad one refused on its own."""
 
 import hashlib
+import io
+import time
 
 import pytest
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from delivery import services
 from delivery.models import Photo
@@ -126,6 +129,17 @@ def test_same_photo_twice_is_refused_as_duplicate(gallery, photographer):
     assert Photo.objects.count() == 1
 
 
+def test_an_upload_of_only_a_duplicate_answers_409(studio_api, gallery, photographer):
+    add_photo(gallery, photographer, corpus.jpeg(seed=7))
+
+    response = studio_api.post(
+        f"/api/galleries/{gallery.pk}/photos/",
+        {"files": [upload("again.jpg", corpus.jpeg(seed=7))]},
+    )
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "duplicate"
+
+
 def test_only_the_studio_uploads(api, gallery, other_client, _media):
     response = api.post(
         f"/api/galleries/{gallery.pk}/photos/", {"files": [upload("a.jpg", corpus.jpeg())]}
@@ -231,3 +245,85 @@ def test_upload_page_for_the_studio_only(client, gallery, photographer, client_u
     assert b"js/upload.js" in page.content
     client.force_login(client_user)
     assert client.get(f"/galleries/{gallery.pk}/upload/").status_code == 403
+
+
+@pytest.fixture
+def upload_temp_dir(settings, tmp_path):
+    """Every uploaded file arrives in a temporary file on disk, in a folder the test watches."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(folder)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # as for any upload above 2.5 MB
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(corpus.hostile()))
+def test_each_hostile_file_is_refused_in_under_a_second_leaving_nothing(
+    name, studio_api, gallery, _media, upload_temp_dir
+):
+    data, codes = corpus.hostile()[name]
+    started = time.process_time()
+    response = studio_api.post(
+        f"/api/galleries/{gallery.pk}/photos/", {"files": [upload(name, data)]}, format="multipart"
+    )
+    cpu = time.process_time() - started
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in codes
+    assert cpu < 1.0, f"{name} took {cpu:.2f} s of CPU"
+    assert not Photo.objects.exists() and stored_files(_media) == []
+    assert list(upload_temp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["comment.jpg", "long-comment.jpg", "comment.png"])
+def test_a_comment_stays_in_the_original_and_out_of_every_size(
+    name, studio_api, gallery, _media, upload_temp_dir, django_capture_on_commit_callbacks
+):
+    data = corpus.odd()[name]
+    started = time.process_time()
+    with django_capture_on_commit_callbacks(execute=True):  # renditions made, eagerly
+        response = studio_api.post(
+            f"/api/galleries/{gallery.pk}/photos/", {"files": [upload(name, data)]}
+        )
+    cpu = time.process_time() - started
+
+    assert response.status_code == 201, response.content
+    assert cpu < 1.0, f"{name} took {cpu:.2f} s of CPU"
+    photo = Photo.objects.get()
+    with default_storage.open(photo.original.name) as original:
+        assert original.read() == data  # only the studio gets the original
+    assert set(photo.renditions) == {"thumb", "web", "proof", "full"}
+    for size, stored in photo.renditions.items():
+        with default_storage.open(stored["name"]) as file:
+            rendition = file.read()
+        assert b"+49 170 1234567" not in rendition, size
+        with Image.open(io.BytesIO(rendition)) as image:
+            assert "comment" not in image.info, size
+            assert not [name for name, _ in image.applist if name == "COM"], size
+    assert list(upload_temp_dir.iterdir()) == []
+
+
+def test_each_uploaded_file_leaves_its_temporary_file_once_checked(
+    studio_api, gallery, _media, upload_temp_dir, monkeypatch
+):
+    seen = []
+    real_inspect = services.images.inspect
+
+    def watched_inspect(file, **limits):  # the real check, with a look at the folder first
+        seen.append(len(list(upload_temp_dir.iterdir())))
+        return real_inspect(file, **limits)
+
+    monkeypatch.setattr(services.images, "inspect", watched_inspect)
+    files = [
+        upload("strip-bomb.tif", corpus.tiff_strip_bomb()),
+        upload("polyglot-zip.jpg", corpus.jpeg(seed=1) + corpus.zip_archive()),
+        upload("portrait.jpg", corpus.jpeg(seed=2)),
+    ]
+    response = studio_api.post(
+        f"/api/galleries/{gallery.pk}/photos/", {"files": files}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    assert [r["code"] for r in response.json()["rejected"]] == ["too_many_strips", "trailing_data"]
+    assert seen == [3, 2, 1]  # all three arrived on disk; each went once it was dealt with
+    assert list(upload_temp_dir.iterdir()) == []
