@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from delivery.services import photos_publish
 from studio.apis import ERRORS, or_404
 from studio.services import require_works_for
 
@@ -126,6 +127,23 @@ class CullOverrideApi(APIView):
             decision=params.validated_data["decision"],
         )
         return Response(PhotoCullOutput(row).data)
+
+
+class CullPublishKeepersApi(APIView):
+    """Publish the photos the culling keeps (by the photographer's final word) to the client."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer("KeepersPublished", {"published": serializers.IntegerField()}),
+            **ERRORS,
+        },
+    )
+    def post(self, request, pk: int):
+        gallery = studio_gallery(request, pk)
+        keepers = selectors.keeper_photo_ids(gallery=gallery)
+        published = photos_publish(gallery=gallery, actor=request.user, photo_ids=keepers)
+        return Response({"published": published})
 
 
 class CullAcceptRestApi(APIView):

@@ -52,6 +52,11 @@ def photo_culls(*, gallery: Gallery, show: str = "") -> QuerySet[PhotoCull]:
     return rows
 
 
+def keeper_photo_ids(*, gallery: Gallery) -> list[int]:
+    """The photos the culling keeps by the photographer's final word (a maybe they kept too)."""
+    return list(photo_culls(gallery=gallery, show="keep").values_list("photo_id", flat=True))
+
+
 def photo_cull_get(*, gallery: Gallery, pk: int) -> PhotoCull | None:
     return (
         PhotoCull.objects.select_related("photo__gallery__booking__session_type")

@@ -10,6 +10,11 @@ urlpatterns = [
         name="cull_override",
     ),
     path("galleries/<int:pk>/cull/accept-rest/", views.cull_accept_rest, name="cull_accept_rest"),
+    path(
+        "galleries/<int:pk>/cull/publish-keepers/",
+        views.cull_publish_keepers,
+        name="cull_publish_keepers",
+    ),
 ]
 
 api_urlpatterns = [
@@ -24,5 +29,10 @@ api_urlpatterns = [
         "galleries/<int:pk>/cull/accept-rest/",
         apis.CullAcceptRestApi.as_view(),
         name="api_cull_accept_rest",
+    ),
+    path(
+        "galleries/<int:pk>/cull/publish-keepers/",
+        apis.CullPublishKeepersApi.as_view(),
+        name="api_cull_publish_keepers",
     ),
 ]

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from delivery.services import photos_publish
 from studio.apis import NotFound, or_404
 from studio.errors import DomainError
 
@@ -64,6 +65,21 @@ def cull_override(request, pk: int, cull_pk: int):
     except DomainError as error:
         messages.error(request, error.message)
     return redirect(f"{reverse('cull', args=[gallery.pk])}?show={request.GET.get('show', '')}")
+
+
+@login_required
+@require_POST
+def cull_publish_keepers(request, pk: int):
+    """Publish the keepers to the client, through delivery: the AI-assist never publishes."""
+    gallery = _studio_gallery(request, pk)
+    keepers = selectors.keeper_photo_ids(gallery=gallery)
+    try:
+        published = photos_publish(gallery=gallery, actor=request.user, photo_ids=keepers)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{published} keepers published to the client.")
+    return redirect(gallery)
 
 
 @login_required

@@ -73,6 +73,7 @@ class PhotoOutput(serializers.Serializer):
     height = serializers.IntegerField()
     source = serializers.CharField(help_text="camera, ai_retouch or ai_fill_in")
     approval = serializers.CharField()
+    published_at = serializers.DateTimeField(allow_null=True, help_text="null: a draft.")
     rendition_status = serializers.CharField()
     favourite = serializers.SerializerMethodField()
     selected = serializers.SerializerMethodField()
@@ -320,6 +321,50 @@ class PhotoUploadApi(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class PhotoIdsInput(serializers.Serializer):
+    photos = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000
+    )
+
+
+class PhotosPublishApi(APIView):
+    @extend_schema(
+        request=PhotoIdsInput,
+        responses={
+            200: inline_serializer("Published", {"published": serializers.IntegerField()}),
+            **GALLERY_ERRORS,
+        },
+        description="Show these photos to the client (an approved AI result in place of its "
+        "original); `published` counts those not shown before. The first publish e-mails the "
+        "client that the gallery is ready.",
+    )
+    def post(self, request, pk: int):
+        gallery, _ = _gallery(request, pk)
+        data = validated(PhotoIdsInput, request)
+        published = services.photos_publish(
+            gallery=gallery, actor=request.user, photo_ids=data["photos"]
+        )
+        return Response({"published": published})
+
+
+class PhotosUnpublishApi(APIView):
+    @extend_schema(
+        request=PhotoIdsInput,
+        responses={
+            200: inline_serializer("Unpublished", {"unpublished": serializers.IntegerField()}),
+            **GALLERY_ERRORS,
+        },
+        description="Take these photos back from the client; they stay with the studio.",
+    )
+    def post(self, request, pk: int):
+        gallery, _ = _gallery(request, pk)
+        data = validated(PhotoIdsInput, request)
+        unpublished = services.photos_unpublish(
+            gallery=gallery, actor=request.user, photo_ids=data["photos"]
+        )
+        return Response({"unpublished": unpublished})
 
 
 class FavouriteApi(APIView):

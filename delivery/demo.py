@@ -12,7 +12,7 @@ from PIL import Image
 from booking.models import Booking, SessionType
 
 from . import services
-from .models import Gallery
+from .models import Gallery, Photo
 
 DEMO_PIN = "2468"
 
@@ -70,4 +70,7 @@ def demo_gallery(studio, photographer, client) -> tuple[Gallery, str, str]:
         name = f"DSC_{1000 + n}.jpg"
         file = SimpleUploadedFile(name, _photo(n + gallery.photos.count() * 10))
         services.photo_upload(gallery=gallery, actor=photographer, file=file)
+    drafts = gallery.photos.filter(published_at__isnull=True, approval=Photo.Approval.APPROVED)
+    if draft_ids := list(drafts.values_list("pk", flat=True)):
+        services.photos_publish(gallery=gallery, actor=photographer, photo_ids=draft_ids)
     return gallery, reverse("gallery_link", args=[token]), DEMO_PIN

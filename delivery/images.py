@@ -27,6 +27,8 @@ from PIL.ExifTags import IFD
 
 from studio.errors import DomainError
 
+from . import provenance
+
 pillow_heif.register_heif_opener()
 
 THUMB_EDGE = 400
@@ -50,11 +52,21 @@ MARKUP = re.compile(rb"<\s*(html|script|svg|body|iframe|!doctype|\?php)", re.IGN
 KEEP_IFD0 = {0x010F, 0x0110, 0x013B, 0x8298}
 # Exif IFD: when and how it was taken (date, exposure, aperture, ISO, focal length, lens model).
 KEEP_EXIF = {0x9003, 0x829A, 0x829D, 0x8827, 0x920A, 0xA434}
+# IPTC Digital Source Type NewsCodes (cv.iptc.org/newscodes/digitalsourcetype/, 2024-09-17
+# release). `algorithmicallyEnhanced` ("algorithmically-altered media": modification or correction
+# by algorithm without changing the main content) is a retouch that only changed tones and colours;
+# one that filled in content (healed spots) and a fill-in headshot (made from a member's own
+# selfies) are `compositeWithTrainedAlgorithmicMedia`. `trainedAlgorithmicMedia` is for
+# wholly generated images, which we never deliver.
+DIGITAL_SOURCE_TYPE_URI = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 DIGITAL_SOURCE_TYPES = {
     "camera": "digitalCapture",
-    "ai_retouch": "compositeWithTrainedAlgorithmicMedia",
-    "ai_fill_in": "trainedAlgorithmicMedia",
+    "ai_retouch": "algorithmicallyEnhanced",
+    "ai_fill_in": "compositeWithTrainedAlgorithmicMedia",
 }
+INPAINTED_SOURCE_TYPE = "compositeWithTrainedAlgorithmicMedia"
+# The C2PA action each AI source records: a retouch edits the studio's photo, a fill-in is made.
+C2PA_ACTIONS = {"ai_retouch": "c2pa.edited", "ai_fill_in": "c2pa.created"}
 
 
 class ImageRejected(DomainError):
@@ -83,6 +95,26 @@ class AnalysisImage:
     image: np.ndarray  # RGB uint8 (H, W, 3), upright
     original_size: tuple[int, int]  # width, height as stored (RAW: the sensor's), before turning
     taken_at: datetime | None  # EXIF DateTimeOriginal (the camera's local time, naive)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a photo is, for the labels its files carry: a camera's, or the AI-assist's work."""
+
+    source: str = "camera"  # camera / ai_retouch / ai_fill_in (delivery's Photo.Source)
+    inpainted: bool = False  # the AI filled in content (healed spots), not only tones
+
+    @property
+    def is_ai(self) -> bool:
+        return self.source != "camera"
+
+    @property
+    def digital_source_type(self) -> str:
+        """The IPTC digital source type's URI."""
+        term = DIGITAL_SOURCE_TYPES[self.source]
+        if self.is_ai and self.inpainted:
+            term = INPAINTED_SOURCE_TYPE
+        return DIGITAL_SOURCE_TYPE_URI + term
 
 
 @dataclass(frozen=True)
@@ -816,13 +848,12 @@ def clean_exif(image: Image.Image, *, keep_orientation: bool) -> Image.Exif:
     return exif
 
 
-def xmp_packet(credits: Credits, *, source: str) -> bytes:
+def xmp_packet(credits: Credits, *, origin: Origin) -> bytes:
     """An XMP packet with the rights, the credit and the IPTC digital source type."""
     esc = html.escape
-    digital_source = DIGITAL_SOURCE_TYPES[source]
     parts = [
-        f"<Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/"
-        f"{digital_source}</Iptc4xmpExt:DigitalSourceType>"
+        f"<Iptc4xmpExt:DigitalSourceType>{origin.digital_source_type}"
+        "</Iptc4xmpExt:DigitalSourceType>"
     ]
     if credits.copyright:
         parts.append(
@@ -962,9 +993,18 @@ def _encode_jpeg(
 
 
 def renditions(
-    file: BinaryIO, kind: str, *, max_pixels: int, watermark_text: str, source: str = "camera"
+    file: BinaryIO,
+    kind: str,
+    *,
+    max_pixels: int,
+    watermark_text: str,
+    origin: Origin = Origin(),
+    signer: provenance.Signer | None = None,
 ) -> dict[str, bytes]:
     """Make every client size: thumb, web, proof (watermarked) and full; all JPEG, sRGB.
+
+    Each carries the photo's digital source type in XMP; an AI photo's sizes also carry a C2PA
+    manifest signed by `signer` (required for them), so no AI file leaves unsigned.
 
     `full` of a JPEG original is the original's own image data with its metadata cleaned
     (lossless), so a JPEG is decoded only at the DCT scale its web size needs; of other kinds, a
@@ -972,13 +1012,15 @@ def renditions(
     while it is turned or its colours converted, and a quarter of one while the web size is made
     from it; every smaller size is made from the web size.
     """
+    if origin.is_ai and signer is None:
+        raise ValueError("an AI photo's renditions are signed: pass its signer")
     jpeg = kind == "jpeg"
     image = decode(file, kind, max_pixels=max_pixels, long_edge=WEB_EDGE if jpeg else None)
     image = readable_metadata(image)
     credits = read_credits(image)
     exif = clean_exif(image, keep_orientation=False)
     oriented_exif = clean_exif(image, keep_orientation=True)
-    xmp = xmp_packet(credits, source=source)
+    xmp = xmp_packet(credits, origin=origin)
     image = to_srgb(_upright(image))  # one name: each step lets go of the one before
     web = image.resize(_fit(image.size, WEB_EDGE), Image.Resampling.LANCZOS, reducing_gap=2.0)
     made = {}
@@ -996,7 +1038,20 @@ def renditions(
         made["full"] = clean_jpeg(file.read(), exif=oriented_exif, xmp=xmp)
     else:
         made["full"] = _encode_jpeg(image, quality=95, exif=exif, xmp=xmp, streamed=True)
+    if origin.is_ai:
+        made = {name: _signed(data, origin, signer) for name, data in made.items()}
     return made
+
+
+def _signed(data: bytes, origin: Origin, signer: provenance.Signer) -> bytes:
+    """`data` with its C2PA manifest (JUMBF in APP11 segments, the one addition to the kept
+    metadata): the action and the same digital source type as its XMP."""
+    return provenance.sign_jpeg(
+        data,
+        signer=signer,
+        action=C2PA_ACTIONS[origin.source],
+        digital_source_type=origin.digital_source_type,
+    )
 
 
 # JPEG segments kept by the lossless clean: JFIF (APP0, without its thumbnail), ICC profile

@@ -29,6 +29,9 @@ class Gallery(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     selection_submitted_at = models.DateTimeField(null=True, blank=True)
+    first_published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When photos were first published (the client was told)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -55,7 +58,11 @@ class Gallery(models.Model):
 
 
 class Photo(models.Model):
-    """One photo of a gallery: the original exactly as uploaded, and renditions made in a task."""
+    """One photo of a gallery: the original exactly as uploaded, and renditions made in a task.
+
+    Clients see it once it is published, approved (AI results are reviewed) and its renditions
+    are ready; an approved AI result is published in place of its original.
+    """
 
     class Kind(models.TextChoices):
         JPEG = "jpeg", "JPEG"
@@ -95,6 +102,10 @@ class Photo(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derivatives"
     )
     approval = models.CharField(max_length=20, choices=Approval.choices)
+    # A draft (the studio's only) until published. `unpublished_at`: the photographer took it
+    # back from the client, which an AI result of it cannot undo by being approved.
+    published_at = models.DateTimeField(null=True, blank=True)
+    unpublished_at = models.DateTimeField(null=True, blank=True)
     renditions = models.JSONField(
         default=dict, blank=True, help_text='{"thumb": {"name", "size", "crc32"}, ...}'
     )

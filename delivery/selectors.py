@@ -127,11 +127,17 @@ def photo_allowance(*, gallery: Gallery) -> int:
 
 
 def photo_list(*, gallery: Gallery, access: str) -> QuerySet[Photo]:
-    """The studio sees every photo; clients the approved ones whose renditions are ready."""
+    """The studio sees every photo, drafts too; clients the published ones that are approved
+    (AI results are reviewed) and whose renditions are ready. Every client surface (pages, API,
+    files, ZIPs, favourites, selection) reads its photos here, and only here."""
     qs = gallery.photos.select_related("favourite", "selection_item").order_by("created_at", "pk")
     if access == Access.STUDIO:
         return qs
-    return qs.filter(approval=Photo.Approval.APPROVED, rendition_status=Photo.Renditions.READY)
+    return qs.filter(
+        published_at__isnull=False,
+        approval=Photo.Approval.APPROVED,
+        rendition_status=Photo.Renditions.READY,
+    )
 
 
 def photo_get(*, gallery: Gallery, access: str, pk: int) -> Photo | None:

@@ -1,4 +1,5 @@
-"""Writes for delivery: galleries, uploads, renditions, favourites and selections.
+"""Writes for delivery: galleries, uploads, renditions, publishing, the review of AI results,
+favourites and selections.
 
 Files are written to storage outside database transactions and the row is inserted after, so a
 photo row always points at a whole original; a failed insert deletes the stored file again.
@@ -28,11 +29,12 @@ from booking import services as booking_services
 from booking.models import Booking, Payment
 from studio.audit import audit_record
 from studio.errors import DomainError
-from studio.models import AuditEvent, User
+from studio.models import AuditEvent, OutboundEmail, User
+from studio.outbox import email_promise
 from studio.services import require_works_for
 from studio.throttles import Limit, address_key, throttle_give_back, throttle_take
 
-from . import images, selectors
+from . import images, provenance, selectors
 from .models import (
     ExtraPurchase,
     Favourite,
@@ -344,6 +346,8 @@ def photo_make_renditions(*, photo_pk: int) -> bool:
     if photo is None or photo.rendition_status == Photo.Renditions.READY:
         return False
     studio = photo.gallery.booking.session_type.studio
+    # Photo records no inpainting yet: a retouch counts as tones only until it does.
+    origin = images.Origin(source=photo.source)
     with _spooled_original(photo) as original:
         try:
             made = images.renditions(
@@ -351,10 +355,14 @@ def photo_make_renditions(*, photo_pk: int) -> bool:
                 photo.kind,
                 max_pixels=settings.DELIVERY_MAX_IMAGE_PIXELS,
                 watermark_text=f"PROOF · {studio.name}",
-                source=photo.source,
+                origin=origin,
+                signer=provenance_signer() if origin.is_ai else None,
             )
         except images.ImageRejected as error:
             photo_renditions_failed(photo_pk=photo.pk, error=error.message)
+            return False
+        except provenance.SigningFailed as error:  # the studio's certificate or key: fix settings
+            photo_renditions_failed(photo_pk=photo.pk, error=str(error))
             return False
     stored = {}
     for size, data in made.items():
@@ -369,6 +377,13 @@ def photo_make_renditions(*, photo_pk: int) -> bool:
         renditions=stored, rendition_status=Photo.Renditions.READY, rendition_error=""
     )
     return True
+
+
+def provenance_signer() -> provenance.Signer:
+    """The studio's C2PA signer from settings, or the local test signer under VAR_DIR."""
+    return provenance.studio_signer(
+        cert=settings.C2PA_SIGNING_CERT, key=settings.C2PA_SIGNING_KEY, var_dir=settings.VAR_DIR
+    )
 
 
 def photo_renditions_failed(*, photo_pk: int, error: str) -> None:
@@ -422,7 +437,9 @@ def selection_set(
         item = SelectionItem.objects.filter(photo=photo, gallery=gallery).first()
         if item is None:
             allowance = selectors.photo_allowance(gallery=locked)
-            if locked.selection.count() >= allowance:
+            # Photos taken back from the client no longer fill their package.
+            chosen = selectors.photo_list(gallery=locked, access=access)
+            if chosen.filter(selection_item__isnull=False).count() >= allowance:
                 raise DomainError("selection_full", allowance=allowance)
             return SelectionItem.objects.create(
                 photo=photo, gallery=gallery, comment=comment.strip(), chosen_by=_actor(user)
@@ -479,3 +496,150 @@ def selection_submit(*, gallery: Gallery, access: str, user: User | None) -> Gal
             )
     gallery.refresh_from_db(fields=["selection_submitted_at"])
     return gallery
+
+
+def _gallery_lock(gallery: Gallery) -> None:
+    """One publishing change per gallery at a time, so two never interleave their photos."""
+    Gallery.objects.select_for_update().filter(pk=gallery.pk).first()
+
+
+def _chosen(gallery: Gallery, photo_ids: list[int]) -> list[Photo]:
+    """The gallery's photos of these ids; an id that is not one of them is refused."""
+    ids = set(photo_ids)
+    if not ids:
+        raise DomainError("no_photos_chosen")
+    chosen = list(gallery.photos.filter(pk__in=ids))
+    if len(chosen) != len(ids):
+        raise DomainError("not_found", thing="photo")
+    return chosen
+
+
+def _in_place_of(gallery: Gallery, chosen: list[Photo]) -> list[Photo]:
+    """What the client is shown for each chosen photo: its latest approved AI result, if any."""
+    results = gallery.photos.filter(derived_from__in=chosen, approval=Photo.Approval.APPROVED)
+    latest = {result.derived_from_id: result for result in results.order_by("created_at", "pk")}
+    return list({shown.pk: shown for shown in (latest.get(p.pk, p) for p in chosen)}.values())
+
+
+def photos_publish(*, gallery: Gallery, actor: User, photo_ids: list[int]) -> int:
+    """Show these photos to the client, an approved AI result in place of its original (which
+    stays with the studio); return how many were not shown yet. Repeating it is harmless.
+    The first publish of a gallery e-mails its client that it is ready."""
+    require_works_for(actor, gallery.studio_id)
+    now = timezone.now()
+    with transaction.atomic():
+        _gallery_lock(gallery)
+        shown = _in_place_of(gallery, _chosen(gallery, photo_ids))
+        if waiting := next((p for p in shown if p.approval != Photo.Approval.APPROVED), None):
+            raise DomainError("not_approved", name=waiting.original_name)
+        # An original and its AI results are never shown side by side.
+        originals = {p.derived_from_id for p in shown if p.derived_from_id}
+        gallery.photos.filter(Q(pk__in=originals) | Q(derived_from__in=originals)).exclude(
+            pk__in=[p.pk for p in shown]
+        ).update(published_at=None, unpublished_at=None)
+        new = [p.pk for p in shown if p.published_at is None]
+        Photo.objects.filter(pk__in=new).update(published_at=now, unpublished_at=None)
+        if new:
+            _audit_publishing(AuditEvent.Kind.PHOTOS_PUBLISHED, gallery, actor, new)
+            _gallery_ready_once(gallery, now)
+    return len(new)
+
+
+def photos_unpublish(*, gallery: Gallery, actor: User, photo_ids: list[int]) -> int:
+    """Take these photos (and an AI result shown in place of one) back from the client; return
+    how many were shown. Repeating it is harmless."""
+    require_works_for(actor, gallery.studio_id)
+    with transaction.atomic():
+        _gallery_lock(gallery)
+        chosen = [photo.pk for photo in _chosen(gallery, photo_ids)]
+        shown = gallery.photos.filter(Q(pk__in=chosen) | Q(derived_from__in=chosen))
+        taken = list(shown.filter(published_at__isnull=False).values_list("pk", "derived_from"))
+        # The original of a result taken back is taken back too: approving another result of
+        # it must not bring it back to the client.
+        withdrawn = {pk for pair in taken for pk in pair if pk}
+        Photo.objects.filter(pk__in=withdrawn).update(
+            published_at=None, unpublished_at=timezone.now()
+        )
+        if taken:
+            _audit_publishing(
+                AuditEvent.Kind.PHOTOS_UNPUBLISHED, gallery, actor, [pk for pk, _ in taken]
+            )
+    return len(taken)
+
+
+def _audit_publishing(kind: str, gallery: Gallery, actor: User, photo_ids: list[int]) -> None:
+    audit_record(
+        kind=kind,
+        actor=actor,
+        studio_id=gallery.studio_id,
+        gallery_id=gallery.pk,
+        photo_ids=photo_ids,
+        photos=len(photo_ids),
+    )
+
+
+def _gallery_ready_once(gallery: Gallery, now: datetime) -> None:
+    """At the gallery's first publish only, promise its client the gallery-ready e-mail."""
+    first = Gallery.objects.filter(pk=gallery.pk, first_published_at__isnull=True)
+    if first.update(first_published_at=now):
+        email_promise(
+            kind=OutboundEmail.Kind.GALLERY_READY,
+            dedupe_key=f"gallery-{gallery.pk}-ready",
+            recipient=gallery.booking.client.email,
+            booking_id=gallery.booking_id,
+        )
+
+
+def photo_approve(*, photo: Photo, actor: User) -> bool:
+    """Approve an AI result waiting for review. Where its original (or an earlier result of it)
+    is shown to the client, it is shown in its place at once; otherwise it is published with the
+    others. Return whether this call approved it: of two at once, one does."""
+    _check_reviewable(photo, actor)
+    with transaction.atomic():
+        shown_now = Photo.objects.none()
+        if photo.derived_from_id:
+            original = Photo.objects.select_for_update().get(pk=photo.derived_from_id)
+            if original.unpublished_at:
+                raise DomainError("original_unpublished", name=photo.original_name)
+            shown_now = Photo.objects.filter(
+                Q(pk=original.pk) | Q(derived_from=original), published_at__isnull=False
+            ).exclude(pk=photo.pk)
+        in_place = shown_now.exists()
+        approved = Photo.objects.filter(pk=photo.pk, approval=Photo.Approval.PENDING).update(
+            approval=Photo.Approval.APPROVED, published_at=timezone.now() if in_place else None
+        )
+        if approved:
+            shown_now.update(published_at=None)
+            _audit_review(AuditEvent.Kind.PHOTO_APPROVED, photo, actor)
+    return bool(approved)
+
+
+def photo_reject(*, photo: Photo, actor: User) -> bool:
+    """Reject an AI result waiting for review: the client goes on seeing its original. Return
+    whether this call rejected it."""
+    _check_reviewable(photo, actor)
+    with transaction.atomic():
+        rejected = Photo.objects.filter(pk=photo.pk, approval=Photo.Approval.PENDING).update(
+            approval=Photo.Approval.REJECTED
+        )
+        if rejected:
+            _audit_review(AuditEvent.Kind.PHOTO_REJECTED, photo, actor)
+    return bool(rejected)
+
+
+def _check_reviewable(photo: Photo, actor: User) -> None:
+    require_works_for(actor, photo.gallery.studio_id)
+    if photo.source == Photo.Source.CAMERA:
+        raise DomainError("not_ai_result")
+
+
+def _audit_review(kind: str, photo: Photo, actor: User) -> None:
+    audit_record(
+        kind=kind,
+        actor=actor,
+        studio_id=photo.gallery.studio_id,
+        gallery_id=photo.gallery_id,
+        photo_id=photo.pk,
+        name=photo.original_name,
+        source=photo.source,
+    )

@@ -8,6 +8,7 @@ urlpatterns = [
     path("galleries/<int:pk>/", views.gallery_detail, name="gallery_detail"),
     path("galleries/<int:pk>/upload/", views.gallery_upload, name="gallery_upload"),
     path("galleries/<int:pk>/settings/", views.gallery_settings, name="gallery_settings"),
+    path("galleries/<int:pk>/publish/", views.gallery_publish, name="gallery_publish"),
     path("galleries/<int:pk>/download.zip", views.gallery_zip, name="gallery_zip"),
     path("galleries/<int:pk>/extras/", views.extras_buy, name="gallery_extras"),
     path(
@@ -28,6 +29,8 @@ api_urlpatterns = [
     ),
     path("galleries/<int:pk>/revoke/", apis.GalleryRevokeApi.as_view(), name="api_gallery_revoke"),
     path("galleries/<int:pk>/photos/", apis.PhotoUploadApi.as_view(), name="api_photo_upload"),
+    path("galleries/<int:pk>/publish/", apis.PhotosPublishApi.as_view(), name="api_publish"),
+    path("galleries/<int:pk>/unpublish/", apis.PhotosUnpublishApi.as_view(), name="api_unpublish"),
     path(
         "galleries/<int:pk>/photos/<int:photo_pk>/favourite/",
         apis.FavouriteApi.as_view(),

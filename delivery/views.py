@@ -149,6 +149,25 @@ def gallery_settings(request, pk: int):
 @login_required
 @require_POST
 @_domain_errors
+def gallery_publish(request, pk: int):
+    """Publish the ticked photos to the client, or take them back."""
+    gallery = _studio_gallery(request, pk)
+    photo_ids = [int(pk) for pk in request.POST.getlist("photo") if pk.isdigit()]
+    unpublish = request.POST.get("action") == "unpublish"
+    change = services.photos_unpublish if unpublish else services.photos_publish
+    try:
+        done = change(gallery=gallery, actor=request.user, photo_ids=photo_ids)
+    except DomainError as error:  # nothing ticked, or an AI result not reviewed yet
+        messages.error(request, error.message)
+    else:
+        what = "taken back from" if unpublish else "published to"
+        messages.success(request, f"{done} photos {what} the client.")
+    return redirect(gallery)
+
+
+@login_required
+@require_POST
+@_domain_errors
 def extras_buy(request, pk: int):
     """Buy photos beyond the package: the booking's payment flow, then back to the gallery."""
     gallery, access = gallery_opened(request, pk)

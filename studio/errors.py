@@ -185,6 +185,18 @@ class ErrorCode(StrEnum):
     TRUNCATED = "truncated", 400, "The file is cut short."
     TRAILING_DATA = "trailing_data", 400, "The file has other data appended to it."
     CORRUPT = "corrupt", 400, "The file is damaged or not a photo we can read."
+    NO_PHOTOS_CHOSEN = "no_photos_chosen", 400, "Choose the photos first."
+    NOT_APPROVED = (
+        "not_approved",
+        409,
+        "{name} is an AI result not approved yet: review it before publishing.",
+    )
+    NOT_AI_RESULT = "not_ai_result", 409, "Only AI results are reviewed."
+    ORIGINAL_UNPUBLISHED = (
+        "original_unpublished",
+        409,
+        "The original of {name} was taken back from the client: publish it again first.",
+    )
 
     # AI-assist
     NO_PHOTOS = "no_photos", 409, "Upload the shoot's photos first."

@@ -125,6 +125,12 @@ class AuditEvent(models.Model):
         SELECTION_SUBMITTED = "selection_submitted", "Selection sent"
         # With photo_id and gallery_id; details: the photo's name, ai_decision and decision.
         CULL_OVERRIDDEN = "cull_overridden", "Cull decision changed"
+        # With gallery_id; details: photo_ids and how many (photos).
+        PHOTOS_PUBLISHED = "photos_published", "Photos published"
+        PHOTOS_UNPUBLISHED = "photos_unpublished", "Photos unpublished"
+        # With photo_id and gallery_id; details: the photo's name and its source.
+        PHOTO_APPROVED = "photo_approved", "AI result approved"
+        PHOTO_REJECTED = "photo_rejected", "AI result rejected"
 
     # What each kind says, filled from its details by `_Words`.
     SENTENCES = {
@@ -148,6 +154,10 @@ class AuditEvent(models.Model):
         Kind.PHOTO_UPLOADED: "Photo {name} uploaded",
         Kind.SELECTION_SUBMITTED: "Selection sent to the studio ({photos} chosen)",
         Kind.CULL_OVERRIDDEN: "Cull of {name} changed from {ai_decision} to {decision}",
+        Kind.PHOTOS_PUBLISHED: "Published {n_photos} to the client",
+        Kind.PHOTOS_UNPUBLISHED: "Took {n_photos} back from the client",
+        Kind.PHOTO_APPROVED: "AI result {name} approved",
+        Kind.PHOTO_REJECTED: "AI result {name} rejected",
     }
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -195,6 +205,8 @@ class _Words(dict):
             return self.BY_WHOM.get(self.get("by"), "automatically")
         if key == "new_pin":
             return " with a new PIN" if self.get("pin_changed") else ""
+        if key == "n_photos" and "photos" in self:
+            return "1 photo" if self["photos"] == 1 else f"{self['photos']} photos"
         return "?"  # a detail an older record lacks: the rest of its sentence still reads
 
 
@@ -216,6 +228,7 @@ class OutboundEmail(models.Model):
         BOOKING_BALANCE_DUE = "booking.balance_due", "Balance due"
         PAYMENT_RECEIPT = "booking.payment_receipt", "Payment receipt"
         REFUND_RECEIPT = "booking.refund_receipt", "Refund receipt"
+        GALLERY_READY = "delivery.gallery_ready", "Gallery ready"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"

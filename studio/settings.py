@@ -226,6 +226,14 @@ DELIVERY_PIN_TRIES_PER_IP = env_int("DELIVERY_PIN_TRIES_PER_IP", 30)
 # A photo whose renditions are still pending this long after they were queued (its worker was
 # killed, or the broker was down) is queued again by the renditions sweep.
 DELIVERY_RENDITIONS_STALE_MINUTES = env_int("DELIVERY_RENDITIONS_STALE_MINUTES", 10)
+# The studio's C2PA signing certificate chain (PEM, signing certificate first) and its private key
+# (PEM), for the manifests on delivered AI files; neither: a local test signer kept under VAR_DIR.
+C2PA_SIGNING_CERT = env_str("C2PA_SIGNING_CERT")
+C2PA_SIGNING_KEY = env_str("C2PA_SIGNING_KEY")
+if bool(C2PA_SIGNING_CERT) != bool(C2PA_SIGNING_KEY):
+    raise ImproperlyConfigured(
+        "C2PA_SIGNING_CERT and C2PA_SIGNING_KEY are set together or not at all"
+    )
 # An AI-assist run without progress this long (its worker died) is taken over by the AI sweep.
 AI_JOB_STALE_MINUTES = env_int("AI_JOB_STALE_MINUTES", 10)
 
@@ -240,7 +248,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "studio@localhost")
 # time limit, so that a stuck server does not leave a promised e-mail mid-send (studio.outbox).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 # Who composes each app's promised e-mails (studio.outbox), by the first part of their kind.
-OUTBOUND_EMAIL_COMPOSERS = {"booking": "booking.emails.outbound_email_message"}
+OUTBOUND_EMAIL_COMPOSERS = {
+    "booking": "booking.emails.outbound_email_message",
+    "delivery": "delivery.emails.outbound_email_message",
+}
 
 # Deployment hardening; every item can be relaxed by its variable behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None

@@ -141,3 +141,19 @@ def _shrunk(image: Image.Image, long_edge: int) -> Image.Image:
     scale = long_edge / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def mesh_again(image: np.ndarray | Image.Image, face: Face) -> np.ndarray:
+    """Return the face mesh landmarks (468, 2) of `image` on the crop `face` was found in.
+
+    With the detector's box held fixed, a change in the landmarks comes from the pixels of the
+    face alone: how to tell whether an edit moved a face's geometry.
+    """
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    (ax, ay), (bx, by) = (face.landmarks[MESH_EYE_CORNERS[side][0]] for side in ("right", "left"))
+    angle = math.atan2(by - ay, bx - ax)
+    centre = ((face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2)
+    side = max(face.width, face.height) * MESH_SCALE
+    mesh = face_mesh()
+    crop, matrix = rotated_crop(pil, centre, side, angle, mesh.input_size)
+    return apply(matrix, mesh.predict(crop)[0][:, :2])

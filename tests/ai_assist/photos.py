@@ -49,6 +49,35 @@ def shifted(image: np.ndarray, dx: int, dy: int, seed: int = 0) -> np.ndarray:
     return np.clip(moved + noise, 0, 255).astype(np.uint8)
 
 
+# Blemishes as RGB changes at their centre: a brown spot, a red pimple, a dark red one.
+SPOT_COLOURS = ((-55, -60, -55), (-10, -50, -45), (-35, -55, -50))
+
+
+def add_spots(image: np.ndarray, centres, radius: float = 1.8) -> np.ndarray:
+    """Paint small round blemishes (gaussian, `radius` pixels) at `centres` (x, y)."""
+    ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    out = image.astype(np.float64)
+    for (x, y), colour in zip(centres, SPOT_COLOURS * len(centres), strict=False):
+        weight = np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * radius**2))
+        out += weight[..., np.newaxis] * np.array(colour)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def spot_contrast(image: np.ndarray, centre, radius: float = 1.8) -> float:
+    """Return the Lab distance between a spot's centre and the ring of skin around it."""
+    from skimage.color import rgb2lab
+
+    x, y = centre
+    reach = int(radius * 4) + 2
+    x0, y0 = max(0, int(x) - reach), max(0, int(y) - reach)
+    patch = rgb2lab(image[y0 : int(y) + reach + 1, x0 : int(x) + reach + 1])
+    ys, xs = np.mgrid[0 : patch.shape[0], 0 : patch.shape[1]]
+    distance = np.hypot(xs + x0 - x, ys + y0 - y)
+    inner = patch[distance <= radius * 0.8].mean(axis=0)
+    ring = patch[(distance >= radius * 2.8) & (distance <= radius * 3.9)].mean(axis=0)
+    return float(np.linalg.norm(inner - ring))
+
+
 def close_eyes(image: np.ndarray, face, which=("left", "right")) -> np.ndarray:
     """Paint closed eyelids over the named eyes (the subject's own) of `face`, a found face:
     skin from just below each eye, and a dark lash line between its corners."""

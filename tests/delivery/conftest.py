@@ -49,10 +49,16 @@ def upload(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="application/octet-stream")
 
 
-def add_photo(gallery, actor, data: bytes | None = None, name: str = "photo.jpg") -> Photo:
+def add_photo(
+    gallery, actor, data: bytes | None = None, name: str = "photo.jpg", *, publish: bool = True
+) -> Photo:
+    """Upload a camera photo and (unless `publish` is False) publish it, as the photographer
+    does before the client sees it."""
     photo = services.photo_upload(
         gallery=gallery, actor=actor, file=upload(name, data or corpus.jpeg())
     )
+    if publish:
+        services.photos_publish(gallery=gallery, actor=actor, photo_ids=[photo.pk])
     photo.refresh_from_db()
     return photo
 

@@ -64,10 +64,13 @@ def delivered(live_server):
     gallery, token = services.gallery_create(
         booking=booking, actor=photographer, title="Family portraits", pin="482913"
     )
-    for n in range(3):  # committed for real here, so renditions run on commit
+    uploaded = [  # committed for real here, so renditions run on commit
         services.photo_upload(
             gallery=gallery, actor=photographer, file=upload(f"IMG_{n}.jpg", corpus.jpeg(seed=n))
-        )
+        ).pk
+        for n in range(3)
+    ]
+    services.photos_publish(gallery=gallery, actor=photographer, photo_ids=uploaded)
     return gallery, token
 
 

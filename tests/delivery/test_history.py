@@ -46,6 +46,7 @@ def test_the_studio_reads_what_happened_to_the_gallery(
     assert sentences(history_on_page(studio, gallery)) == [
         f"Gallery created — {photographer}",
         f"Photo IMG_001.jpg uploaded — {photographer}",
+        f"Published 1 photo to the client — {photographer}",
         f"Gallery link renewed with a new PIN — {photographer}",
         f"Gallery closed to the client and the link — {photographer}",
         f"Gallery reopened — {photographer}",

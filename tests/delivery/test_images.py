@@ -10,7 +10,7 @@ import tifffile
 from PIL import Image, ImageCms
 from PIL.ExifTags import IFD
 
-from delivery import images
+from delivery import images, provenance
 from tests.delivery import corpus
 
 LIMITS = {"max_bytes": 50_000_000, "max_pixels": 50_000_000, "max_strips": 32_768, "max_frames": 64}
@@ -217,11 +217,16 @@ def test_the_same_photo_gives_the_same_renditions_every_time():
     assert renditions_of(data, "png") == first
 
 
-def test_ai_results_are_labelled_as_such():
+def test_ai_results_are_labelled_as_such(tmp_path):
     made = images.renditions(
-        io.BytesIO(corpus.jpeg()), "jpeg", max_pixels=10**8, watermark_text="x", source="ai_fill_in"
+        io.BytesIO(corpus.jpeg()),
+        "jpeg",
+        max_pixels=10**8,
+        watermark_text="x",
+        origin=images.Origin("ai_fill_in"),
+        signer=provenance.local_test_signer(tmp_path),
     )
-    assert b"digitalsourcetype/trainedAlgorithmicMedia" in made["web"]
+    assert b"digitalsourcetype/compositeWithTrainedAlgorithmicMedia" in made["web"]
 
 
 @pytest.mark.parametrize(

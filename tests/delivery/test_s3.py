@@ -114,6 +114,10 @@ def test_photos_live_in_the_bucket_privately_and_download_by_short_signed_urls(
         grants = s3.get_object_acl(Bucket=BUCKET, Key=key)["Grants"]
         assert all("AllUsers" not in str(g["Grantee"]) for g in grants), key
 
+    published = studio_api.post(
+        f"/api/galleries/{gallery.pk}/publish/", {"photos": [photo.pk]}, format="json"
+    )
+    assert published.json() == {"published": 1}
     owner = Client()
     owner.force_login(client_user)
     redirect = owner.get(f"/galleries/{gallery.pk}/photos/{photo.pk}/proof/?download=1")
