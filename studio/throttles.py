@@ -110,10 +110,11 @@ def throttle_take(*, limits: Sequence[Limit], code: str, now: datetime | None = 
     Inside a caller's transaction (a hold), the stripes stay locked and the try is counted only
     if that transaction commits.
     """
-    now = now or timezone.now()
     windows = _windows(limits)
     with transaction.atomic():
         _lock(windows)
+        # Read after the lock: a try counted while this one waited is then in its past.
+        now = now or timezone.now()
         live = _live(windows, now)
         if wait := max(_wait(limit, live, now) for limit in limits):
             raise Throttled(code, seconds=wait)
