@@ -73,24 +73,22 @@ def payment_events_retry_task() -> int:
     return len(stale)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
-    retry_backoff=10,
-    retry_jitter=True,
-    max_retries=8,
-)
+# Calls to the payment provider: safe to repeat (idempotency keys); its outages are retried.
+STRIPE_CALL_RETRIES = {
+    "acks_late": True,
+    "autoretry_for": (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
+    "retry_backoff": 10,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(**STRIPE_CALL_RETRIES)
 def refund_send_task(refund_pk: int) -> None:
     services.refund_send(refund_pk=refund_pk)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
-    retry_backoff=10,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**STRIPE_CALL_RETRIES)
 def payment_cancel_task(payment_pk: int) -> None:
     services.payment_cancel(payment_pk=payment_pk)
 

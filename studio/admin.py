@@ -9,6 +9,19 @@ from .models import AuditEvent, OutboundEmail, Studio, User
 admin.site.login_form = AdminLoginForm
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the platform writes: the admin shows them, and changes nothing."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Studio)
 class StudioAdmin(admin.ModelAdmin):
     list_display = ["name", "time_zone", "currency", "cancellation_cutoff_hours", "hold_minutes"]
@@ -31,7 +44,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the log is written by `studio.audit` inside each change, and never edited."""
 
     list_display = ["at", "kind", "actor", "studio", "booking_id", "gallery_id", "photo_id"]
@@ -40,18 +53,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = ["actor", "studio"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdmin):
     """Read-only but for one action: a person decides whether a failed e-mail goes out again
     (one left mid-send may already have reached the client)."""
 
@@ -65,12 +69,3 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     def send_again(self, request, queryset):
         again = outbox.emails_send_again(email_pks=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{again} e-mails queued to be sent again.")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

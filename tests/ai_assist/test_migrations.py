@@ -1,48 +1,18 @@
 """Cullings made before the one AI job model keep their runs, progress, decisions and trail."""
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from ai_assist.models import AiJob, PhotoCull
 from studio.models import AuditEvent
-
-START = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
-
-
-def migrate(ai_assist: str | None = None):
-    """Migrate ai_assist to its migration `ai_assist` (None: its latest), every other app to its
-    latest; return the models as they were then."""
-    executor = MigrationExecutor(connection)
-    targets = executor.loader.graph.leaf_nodes()
-    if ai_assist:
-        targets = [node for node in targets if node[0] != "ai_assist"] + [("ai_assist", ai_assist)]
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+from tests.migrations import migrate, old_booking
 
 
 def old_culling(apps) -> int:
     """A shoot of two photos culled by the old code, one of them overridden; return its id."""
-    studio = apps.get_model("studio", "Studio").objects.create(name="S", slug="s")
-    photographer = apps.get_model("studio", "User").objects.create(email="p@example.com")
-    session_type = apps.get_model("booking", "SessionType").objects.create(
-        studio=studio, name="Headshot", slug="h", duration_minutes=30, price_minor=15000
-    )
-    booking = apps.get_model("booking", "Booking").objects.create(
-        session_type=session_type,
-        photographer=photographer,
-        client=photographer,
-        start=START,
-        end=START.replace(minute=30),
-        blocked_start=START,
-        blocked_end=START.replace(minute=30),
-        price_minor=15000,
-        deposit_minor=0,
-        currency="EUR",
-    )
+    booking = old_booking(apps, email="p@example.com", deposit_minor=0)
+    photographer = booking.photographer
     gallery = apps.get_model("delivery", "Gallery").objects.create(booking=booking, title="G")
     job = apps.get_model("ai_assist", "CullJob").objects.create(
         gallery=gallery, requested_by=photographer, status="done", total=2, done=1, failed=1
@@ -75,7 +45,7 @@ def old_culling(apps) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_old_cullings_move_onto_ai_jobs_and_their_overrides_into_the_audit_log():
-    gallery_id = old_culling(migrate("0001_initial"))
+    gallery_id = old_culling(migrate(ai_assist="0001_initial"))
     migrate()
 
     job = AiJob.objects.get(gallery_id=gallery_id)
@@ -88,7 +58,7 @@ def test_old_cullings_move_onto_ai_jobs_and_their_overrides_into_the_audit_log()
     assert override.photo_id == culls["a.jpg"].photo_id and override.gallery_id == gallery_id
     assert override.details == {"name": "a.jpg", "ai_decision": "keep", "decision": "maybe"}
 
-    rolled_back = migrate("0001_initial")  # and back again, as a rollback would
+    rolled_back = migrate(ai_assist="0001_initial")  # and back again, as a rollback would
     old_culls = rolled_back.get_model("ai_assist", "PhotoCull").objects.select_related("job")
     assert {(cull.photo.original_name, cull.status, cull.job.status) for cull in old_culls} == {
         ("a.jpg", "analysed", "done"),

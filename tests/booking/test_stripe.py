@@ -2,7 +2,6 @@
 
 import http.server
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -20,15 +19,9 @@ from booking.models import Booking, Installation, Payment, Refund
 from booking.tasks import refunds_retry_task
 from studio.celery import app
 from tests.factories import SessionTypeFactory, StaffFactory, UserFactory
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 
 SECRET = "whsec_localstripe"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,35 +1,16 @@
 """Galleries from before publishing keep showing what they showed: approved photos stay
 published, AI results waiting for review stay drafts, and no "gallery ready" e-mail follows."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from delivery.models import Gallery, Photo
-from tests.studio.test_audit_migration import migrate
+from tests.migrations import migrate, old_booking
 
 BEFORE = [("delivery", "0005_delete_pinattempt"), ("studio", "0005_throttle_attempts")]
-START = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
 
 
 def old_gallery(apps) -> int:
-    studio = apps.get_model("studio", "Studio").objects.create(name="S", slug="s")
-    client = apps.get_model("studio", "User").objects.create(email="c@example.com")
-    session_type = apps.get_model("booking", "SessionType").objects.create(
-        studio=studio, name="Headshot", slug="h", duration_minutes=30, price_minor=15000
-    )
-    booking = apps.get_model("booking", "Booking").objects.create(
-        session_type=session_type,
-        photographer=client,
-        client=client,
-        start=START,
-        end=START.replace(minute=30),
-        blocked_start=START,
-        blocked_end=START.replace(minute=30),
-        price_minor=15000,
-        deposit_minor=5000,
-        currency="EUR",
-    )
+    booking = old_booking(apps)
     gallery = apps.get_model("delivery", "Gallery").objects.create(booking=booking, title="G")
     photos = apps.get_model("delivery", "Photo").objects
     for n, (source, approval) in enumerate(

@@ -1,49 +1,23 @@
 """The old booking and gallery trails move into the one audit log, and read as sentences."""
 
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from studio.models import AuditEvent
+from tests.migrations import START, migrate, old_booking
 
 BEFORE = [
     ("studio", "0002_audit_event"),
     ("booking", "0005_extras_payments"),
     ("delivery", "0003_renditions_queued_at"),
 ]
-START = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
-
-
-def migrate(targets=None):
-    """Migrate to `targets` (None: the latest of every app); return the models as they were."""
-    executor = MigrationExecutor(connection)
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def old_trails(apps) -> tuple[int, int]:
     """A booking and a gallery with the trails the old code wrote; return their ids."""
-    studio = apps.get_model("studio", "Studio").objects.create(name="S", slug="s")
-    client = apps.get_model("studio", "User").objects.create(email="c@example.com")
-    session_type = apps.get_model("booking", "SessionType").objects.create(
-        studio=studio, name="Headshot", slug="h", duration_minutes=30, price_minor=15000
-    )
-    booking = apps.get_model("booking", "Booking").objects.create(
-        session_type=session_type,
-        photographer=client,
-        client=client,
-        start=START,
-        end=START.replace(minute=30),
-        blocked_start=START,
-        blocked_end=START.replace(minute=30),
-        price_minor=15000,
-        deposit_minor=5000,
-        currency="EUR",
-    )
+    booking = old_booking(apps)
+    client = booking.client
     payment = apps.get_model("booking", "Payment").objects.create(
         booking=booking,
         kind="deposit",
